@@ -1,0 +1,77 @@
+import CDNNL
+
+/// Small helpers over `dnnl_memory_desc_t`, the value that says both a tensor's logical
+/// dimensions and how its elements are laid out in memory.
+typealias MemoryDesc = dnnl_memory_desc_t
+
+/// Packs Swift dimensions into the `const dnnl_dims_t` arrays the C API reads (it takes them
+/// as pointers, so an array padded to oneDNN's 12 slots is what it expects).
+func dnnlDims(_ values: [Int]) -> [dnnl_dim_t] {
+    precondition(values.count <= Int(DNNL_MAX_NDIMS), "at most \(DNNL_MAX_NDIMS) dimensions")
+    return values.map { dnnl_dim_t($0) } + [dnnl_dim_t](repeating: 0, count: Int(DNNL_MAX_NDIMS) - values.count)
+}
+
+/// The first `count` entries of one of oneDNN's fixed-size C arrays (imported as tuples).
+func prefix<Tuple, Element>(_ tuple: Tuple, _ count: Int, as: Element.Type) -> [Element] {
+    withUnsafeBytes(of: tuple) { Array($0.bindMemory(to: Element.self).prefix(count)) }
+}
+
+extension MemoryDesc {
+    /// A descriptor with the given dimensions and layout tag (`dnnl_format_tag_any` lets the
+    /// primitive choose).
+    static func make(_ dims: [Int], _ tag: dnnl_format_tag_t) throws -> MemoryDesc {
+        var md = MemoryDesc()
+        try check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dnnlDims(dims), dnnl_f32, tag),
+                  "memory_desc_init_by_tag(\(dims))")
+        return md
+    }
+
+    /// Row-major ("plain") layout: NCHW for 4-D, OIHW for weights, GOIHW for grouped weights.
+    static func plain(_ dims: [Int]) throws -> MemoryDesc {
+        let tags: [dnnl_format_tag_t] = [dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde]
+        guard (1...tags.count).contains(dims.count) else {
+            throw NeuralNetError.invalidShape("plain tensors have 1 to 5 dimensions, got \(dims)")
+        }
+        return try make(dims, tags[dims.count - 1])
+    }
+
+    static func any(_ dims: [Int]) throws -> MemoryDesc { try make(dims, dnnl_format_tag_any) }
+
+    var dimensions: [Int] { prefix(dims, Int(ndims), as: dnnl_dim_t.self).map(Int.init) }
+
+    /// Bytes the layout occupies, including any padding of blocked layouts (C=3 in nChw8c
+    /// occupies 8 channels).
+    var byteSize: Int {
+        var copy = self
+        return dnnl_memory_desc_get_size(&copy)
+    }
+
+    func isEqual(to other: MemoryDesc) -> Bool {
+        var a = self
+        var b = other
+        return dnnl_memory_desc_equal(&a, &b) != 0
+    }
+
+    /// A textual key such as `32x64x56x56 s[200704,1,3584,64] b[1:8] o0`: dimensions, strides
+    /// and inner blocks (here nChw8c), exact enough to key the primitive cache and readable
+    /// enough for error messages.
+    var key: String {
+        let n = Int(ndims)
+        let shape = dimensions.map(String.init).joined(separator: "x")
+        guard format_kind == dnnl_blocked else { return "\(shape) kind\(format_kind.rawValue)" }
+        let blocking = format_desc.blocking
+        let strides = prefix(blocking.strides, n, as: dnnl_dim_t.self)
+        let blocks = Int(blocking.inner_nblks)
+        let sizes = prefix(blocking.inner_blks, blocks, as: dnnl_dim_t.self)
+        let axes = prefix(blocking.inner_idxs, blocks, as: dnnl_dim_t.self)
+        let inner = zip(axes, sizes).map { "\($0):\($1)" }.joined(separator: ",")
+        let padded = prefix(padded_dims, n, as: dnnl_dim_t.self).map(String.init).joined(separator: "x")
+        return "\(shape) p\(padded) s\(strides) b[\(inner)] o\(offset0)"
+    }
+
+    /// True for the row-major layout of its dimensions.
+    var isPlain: Bool {
+        guard let plain = try? MemoryDesc.plain(dimensions) else { return false }
+        return isEqual(to: plain)
+    }
+}

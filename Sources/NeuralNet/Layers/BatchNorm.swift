@@ -1,0 +1,118 @@
+import CDNNL
+
+/// Batch normalization over the channel axis of `[N, C, H, W]` (BatchNorm2d) or `[N, C]`
+/// (BatchNorm1d), with torchvision's names: `weight`, `bias`, `running_mean`, `running_var`,
+/// `num_batches_tracked`.
+///
+/// Three behaviours: training (batch statistics, running statistics updated with PyTorch's
+/// momentum and unbiased variance), inference (running statistics), and *frozen statistics*
+/// (`usesRunningStatistics`): running statistics even while training, with gradients still
+/// flowing through, which is how Keras fine-tunes a backbone whose BatchNorm stays in
+/// inference mode.
+public final class BatchNorm: Layer {
+    public let channels: Int
+    public let epsilon: Float
+    public let momentum: Float
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: Parameter
+    public let runningVar: Parameter
+    public let numBatchesTracked: Parameter
+    public var usesRunningStatistics = false
+
+    private var saved: (x: Tensor, mean: Tensor, variance: Tensor, flags: UInt32, forward: Primitive)?
+
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
+        guard channels > 0 else { throw NeuralNetError.invalidArgument("BatchNorm needs a positive channel count, got \(channels)") }
+        self.channels = channels
+        self.epsilon = epsilon
+        self.momentum = momentum
+        weight = try Parameter(shape: [channels], values: [Float](repeating: 1, count: channels))
+        bias = try Parameter(shape: [channels])
+        runningMean = try Parameter(shape: [channels], kind: .buffer)
+        runningVar = try Parameter(shape: [channels], kind: .buffer, values: [Float](repeating: 1, count: channels))
+        numBatchesTracked = try Parameter(shape: [], kind: .counter)
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar),
+         ("num_batches_tracked", numBatchesTracked)]
+    }
+
+    public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+        guard (x.shape.count == 2 || x.shape.count == 4), x.shape[1] == channels else {
+            throw NeuralNetError.invalidShape("BatchNorm(\(channels)) expects [N, \(channels)] or [N, \(channels), H, W], got \(x.shape)")
+        }
+        let global = mode == .inference || usesRunningStatistics
+        if !global && x.count / channels < 2 {
+            throw NeuralNetError.invalidShape("BatchNorm(\(channels)) needs more than one value per channel to train, got \(x.shape)")
+        }
+        let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | (global ? dnnl_use_global_stats.rawValue : 0)
+        let prop = mode == .training ? dnnl_forward_training : dnnl_forward_inference
+        let primitive = try Engine.shared.primitive("bn_fwd|\(x.md.key)|\(prop.rawValue)|\(flags)|\(epsilon)") {
+            var op = dnnl_batch_normalization_desc_t()
+            var md = x.md
+            try check(dnnl_batch_normalization_forward_desc_init(&op, prop, &md, epsilon, flags), "batch_normalization_forward_desc_init")
+            return try Primitive("batchnorm forward", op: &op)
+        }
+        let y = try Tensor(md: primitive.md(dnnl_query_dst_md))
+        let mean = global ? runningMean.value : try Tensor(md: .plain([channels]))
+        let variance = global ? runningVar.value : try Tensor(md: .plain([channels]))
+        try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, y), (CDNNL_ARG_SCALE, weight.value),
+                               (CDNNL_ARG_SHIFT, bias.value), (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)])
+        if !global { updateRunningStatistics(mean: mean, variance: variance, perChannel: x.count / channels) }
+        saved = mode == .training ? (x, mean, variance, flags, primitive) : nil
+        return y
+    }
+
+    /// PyTorch's update: running = (1 − momentum)·running + momentum·batch, where the batch
+    /// variance is the unbiased one (n / (n − 1)).
+    private func updateRunningStatistics(mean: Tensor, variance: Tensor, perChannel n: Int) {
+        let unbias = Float(n) / Float(n - 1)
+        for c in 0..<channels {
+            runningMean.storage[c] = (1 - momentum) * runningMean.storage[c] + momentum * mean.pointer[c]
+            runningVar.storage[c] = (1 - momentum) * runningVar.storage[c] + momentum * variance.pointer[c] * unbias
+        }
+        numBatchesTracked.storage[0] += 1
+        runningMean.markUpdated()
+        runningVar.markUpdated()
+        numBatchesTracked.markUpdated()
+    }
+
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        let s = try NeuralNet.saved(saved, "BatchNorm")
+        saved = nil
+        // Always the full backward: oneDNN 2.6 lacks backward_data for most flag combinations,
+        // and the γ/β gradients cost one extra reduction; they are dropped when frozen.
+        let primitive = try Engine.shared.primitive("bn_bwd|\(s.x.md.key)|\(s.flags)|\(epsilon)") {
+            var op = dnnl_batch_normalization_desc_t()
+            var md = s.x.md
+            try check(dnnl_batch_normalization_backward_desc_init(&op, dnnl_backward, &md, &md, epsilon, s.flags),
+                      "batch_normalization_backward_desc_init")
+            return try Primitive("batchnorm backward", op: &op, hint: s.forward)
+        }
+        let gradient = try dy.converted(to: s.x.md)
+        let dx = try Tensor(md: primitive.md(dnnl_query_diff_src_md))
+        let dScale = try Tensor(md: .plain([channels]))
+        let dShift = try Tensor(md: .plain([channels]))
+        try primitive.execute([(CDNNL_ARG_SRC, s.x), (CDNNL_ARG_MEAN, s.mean), (CDNNL_ARG_VARIANCE, s.variance),
+                               (CDNNL_ARG_SCALE, weight.value), (CDNNL_ARG_SHIFT, bias.value),
+                               (CDNNL_ARG_DIFF_DST, gradient), (CDNNL_ARG_DIFF_SRC, dx),
+                               (CDNNL_ARG_DIFF_SCALE, dScale), (CDNNL_ARG_DIFF_SHIFT, dShift)])
+        if weight.trainable { weight.grad = dScale }
+        if bias.trainable { bias.grad = dShift }
+        return needsInputGradient ? dx : nil
+    }
+
+    /// Per-channel (scale, shift) such that inference output = scale·x + shift; used to fold
+    /// this layer into the preceding convolution.
+    func inferenceAffine() -> (scale: [Float], shift: [Float]) {
+        var scale = [Float](repeating: 0, count: channels)
+        var shift = [Float](repeating: 0, count: channels)
+        for c in 0..<channels {
+            scale[c] = weight.storage[c] / (runningVar.storage[c] + epsilon).squareRoot()
+            shift[c] = bias.storage[c] - runningMean.storage[c] * scale[c]
+        }
+        return (scale, shift)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Collects tensors and writes them as one safetensors file.
+///
+/// Tensors are checked as they are added, so `write(to:)` only fails on I/O.
+/// The arrays are kept as given (copy-on-write, no copy) and streamed to disk.
+public struct SafeTensorsWriter: Sendable {
+    private enum Values: Sendable {
+        case floats([Float]), int64s([Int64])
+    }
+
+    private struct Tensor: Sendable {
+        let shape: [Int]
+        let values: Values
+    }
+
+    /// Errors from `add` name the writer, since no file exists yet.
+    private static let source = "safetensors writer"
+
+    private var tensors: [String: Tensor] = [:]
+    /// Written as "__metadata__"; omitted when empty, like the reference implementation.
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    /// Adds a tensor stored as F32.
+    public mutating func add(_ name: String, shape: [Int], floats: [Float]) throws {
+        try add(name, Tensor(shape: shape, values: .floats(floats)), count: floats.count)
+    }
+
+    /// Adds a tensor stored as I64.
+    public mutating func add(_ name: String, shape: [Int], int64s: [Int64]) throws {
+        try add(name, Tensor(shape: shape, values: .int64s(int64s)), count: int64s.count)
+    }
+
+    private mutating func add(_ name: String, _ tensor: Tensor, count: Int) throws {
+        func fail(_ message: String) -> SafeTensorsError { SafeTensorsError(file: Self.source, message: message) }
+        guard !name.isEmpty else { throw fail("tensor names must not be empty") }
+        guard name != "__metadata__" else { throw fail("'__metadata__' is reserved and cannot name a tensor") }
+        guard tensors[name] == nil else { throw fail("tensor '\(name)' was already added") }
+        guard tensor.shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)': shape \(tensor.shape) has a negative dimension") }
+        var elements = 1
+        for dimension in tensor.shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw fail("tensor '\(name)': shape \(tensor.shape) has too many elements") }
+            elements = product
+        }
+        guard elements == count else {
+            throw fail("tensor '\(name)': shape \(tensor.shape) holds \(elements) elements but \(count) were given")
+        }
+        tensors[name] = tensor
+    }
+
+    /// Writes the file atomically: a temporary file in the target's directory is
+    /// written, flushed to disk and renamed over the target, so readers see either
+    /// the old file or the complete new one, never a partial write.
+    public func write(to url: URL) throws {
+        let header = try headerBytes()
+        let file = url.lastPathComponent
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(file).\(UUID().uuidString).tmp")
+        func fail(_ what: String) -> SafeTensorsError {
+            SafeTensorsError(file: file, message: "cannot \(what): \(String(cString: strerror(errno)))")
+        }
+
+        let descriptor = temporary.withUnsafeFileSystemRepresentation { open($0!, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
+        guard descriptor >= 0 else { throw fail("create temporary file \(temporary.lastPathComponent)") }
+        do {
+            defer { close(descriptor) }
+            guard header.withUnsafeBytes({ writeAll(descriptor, $0) }) else { throw fail("write") }
+            for name in tensors.keys.sorted() {
+                let written = switch tensors[name]!.values {
+                case .floats(let values): values.withUnsafeBytes { writeAll(descriptor, $0) }
+                case .int64s(let values): values.withUnsafeBytes { writeAll(descriptor, $0) }
+                }
+                guard written else { throw fail("write") }
+            }
+            guard fsync(descriptor) == 0 else { throw fail("flush") }
+            let moved = temporary.withUnsafeFileSystemRepresentation { from in
+                url.withUnsafeFileSystemRepresentation { to in rename(from!, to!) }
+            }
+            guard moved == 0 else { throw fail("rename temporary file into place") }
+        } catch {
+            temporary.withUnsafeFileSystemRepresentation { _ = unlink($0!) }
+            throw error
+        }
+    }
+
+    /// The 8-byte length and the JSON header, padded with spaces to a multiple of
+    /// 8 bytes so the data buffer starts 8-byte aligned, as the reference implementation does.
+    /// Tensors are laid out back to back in name order.
+    private func headerBytes() throws -> [UInt8] {
+        var header: [String: SafeTensorsJSON] = [:]
+        var offset = 0
+        for name in tensors.keys.sorted() {
+            let tensor = tensors[name]!
+            let (dtype, count): (SafeTensorsDType, Int) = switch tensor.values {
+            case .floats(let values): (.f32, values.count)
+            case .int64s(let values): (.i64, values.count)
+            }
+            let end = offset + count * dtype.byteSize
+            header[name] = .object([
+                "dtype": .string(dtype.rawValue),
+                "shape": .array(tensor.shape.map(SafeTensorsJSON.integer)),
+                "data_offsets": .array([.integer(offset), .integer(end)]),
+            ])
+            offset = end
+        }
+        if !metadata.isEmpty {
+            header["__metadata__"] = .object(metadata.mapValues(SafeTensorsJSON.string))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes = [UInt8](try encoder.encode(SafeTensorsJSON.object(header)))
+        bytes += repeatElement(UInt8(ascii: " "), count: (8 - bytes.count % 8) % 8)
+        return withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) + bytes
+    }
+}
+
+/// Writes every byte, retrying short writes and interrupted calls; false (with errno set) on failure.
+private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var remaining = bytes
+    while !remaining.isEmpty {
+        let written = write(descriptor, remaining.baseAddress, remaining.count)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
+    }
+    return true
+}

@@ -1,0 +1,87 @@
+import XCTest
+@testable import NeuralNet
+
+/// Deterministic test data: values spread over [-1, 1), at least `gap` away from zero so a
+/// finite-difference step never crosses ReLU's kink.
+func randomValues(_ count: Int, seed: UInt64, gap: Float = 0) -> [Float] {
+    var rng = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in
+        let v = rng.nextUnit() * 2 - 1
+        return v >= 0 ? v + gap : v - gap
+    }
+}
+
+func randomTensor(_ shape: [Int], seed: UInt64, gap: Float = 0) throws -> Tensor {
+    try Tensor(shape: shape, values: randomValues(shape.reduce(1, *), seed: seed, gap: gap))
+}
+
+func randomize(_ layer: any Layer, seed: UInt64, scale: Float = 1) throws {
+    for (offset, p) in layer.parameters.enumerated() where p.kind == .weight {
+        try p.assign(randomValues(p.count, seed: seed &+ UInt64(offset)).map { $0 * scale })
+    }
+}
+
+/// Max |a − b| relative to max |b|: the parity measure the project uses everywhere.
+func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count, "compared arrays differ in length: \(a.count) vs \(b.count)")
+    let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    let scale = max(b.map(abs).max() ?? 0, 1e-12)
+    return diff / scale
+}
+
+func assertClose(_ a: [Float], _ b: [Float], tolerance: Float, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(what): length", file: file, line: line)
+    guard a.count == b.count else { return }
+    let error = relativeError(a, b)
+    XCTAssertLessThanOrEqual(error, tolerance, "\(what): relative error \(error)", file: file, line: line)
+}
+
+/// Checks a layer's backward pass against central finite differences of the scalar
+/// L = Σ r ⊙ forward(x), with r a fixed random tensor, for the input and every trainable
+/// parameter. Up to `samples` coordinates of each are probed. `prepare` runs before every
+/// forward (e.g. to reseed dropout so each evaluation sees the same mask).
+func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2, tolerance: Float = 1e-3,
+                    samples: Int = 60, prepare: () -> Void = {},
+                    file: StaticString = #filePath, line: UInt = #line) throws {
+    prepare()
+    let y = try layer.forward(input, mode: .training)
+    let r = randomValues(y.count, seed: 99)
+    let dx = try XCTUnwrap(layer.backward(try Tensor(shape: y.shape, values: r), needsInputGradient: true),
+                           file: file, line: line)
+    XCTAssertEqual(dx.shape, input.shape, "input gradient shape", file: file, line: line)
+
+    func loss() throws -> Double {
+        prepare()
+        let out = try layer.forward(input, mode: .training).toArray()
+        return zip(out, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    func numeric(_ pointer: UnsafeMutablePointer<Float>, _ index: Int, _ touched: () -> Void) throws -> Float {
+        let original = pointer[index]
+        pointer[index] = original + step; touched()
+        let plus = try loss()
+        pointer[index] = original - step; touched()
+        let minus = try loss()
+        pointer[index] = original; touched()
+        return Float((plus - minus) / (2 * Double(step)))
+    }
+    func probe(_ count: Int) -> [Int] {
+        count <= samples ? Array(0..<count) : (0..<samples).map { ($0 * 7919 + 13) % count }
+    }
+
+    let analyticInput = try dx.toArray()
+    let plainInput = try input.converted(to: .plain(input.shape))
+    let indices = probe(input.count)
+    let numericInput = try indices.map { try numeric(plainInput.pointer, $0, {}) }
+    assertClose(indices.map { analyticInput[$0] }, numericInput, tolerance: tolerance, "∂L/∂input",
+                file: file, line: line)
+
+    // Analytic parameter gradients were set by the first backward; later forwards do not touch them.
+    for (name, p) in layer.namedParameters where p.trainable {
+        let analytic = p.gradValues
+        let indices = probe(p.count)
+        let numericGrad = try indices.map { try numeric(p.storage, $0, p.markUpdated) }
+        assertClose(indices.map { analytic[$0] }, numericGrad, tolerance: tolerance, "∂L/∂\(name)",
+                    file: file, line: line)
+    }
+}
