@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
-/// (skinlesion → Models → NeuralNet → CDNNL).
+/// (skinlesion → Inference → Models → NeuralNet → CDNNL).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -18,14 +18,15 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "NeuralNet", dependencies: ["CDNNL"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
+        .target(name: "Inference", dependencies: ["Models", "NeuralNet"]),
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Models", "NeuralNet",
+                "Inference", "Models", "NeuralNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "NeuralNet"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Inference", "Models", "NeuralNet"]),
     ]
 )

@@ -6,15 +6,23 @@ the other:
 
 * an ONNX graph run by onnxruntime (float32, inference semantics): the
   logits the Swift inference path must reproduce;
-* a float64 NumPy forward (inference or training semantics) whose central
-  finite differences give gradients the Swift backward pass must reproduce.
+* a float64 NumPy forward (inference or training semantics) whose
+  derivatives, by central differences or by complex step, give gradients the
+  Swift backward pass must reproduce.
 
 Both read the same safetensors file with exact torchvision parameter names,
 so a weight file written by the Swift side can be fed here unchanged.
+The NumPy forward preserves its input dtype so that it also runs on
+complex128, which is what the complex-step derivatives need.
 
-The NumPy forward preserves its input dtype, so it also runs on complex128:
-tools/check_resnet_reference.py uses that for complex-step derivatives, an
-exact check on the finite differences themselves.
+Usage:
+  resnet_reference.py onnx-logits --weights W.safetensors --input X.bin --shape N,3,H,W
+                                  --output Y.bin [--save-onnx model.onnx]
+  resnet_reference.py fd-grads --weights W.safetensors --input X.bin --shape N,3,H,W
+                               --labels L.bin --trainable-from layer4 --probes P.json
+                               --output O.json [--method central|complex-step] [--eps 1e-5]
+  resnet_reference.py random-weights --output W.safetensors [--classes 7] [--hidden 512] [--seed 0]
+Self-test: tools/check_resnet_reference.py
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 from numpy.lib.stride_tricks import sliding_window_view
+from onnx import TensorProto, checker, helper, numpy_helper
 
 BN_EPS = 1e-5
 STAGE_NAMES = ("layer1", "layer2", "layer3", "layer4")
@@ -37,7 +48,6 @@ MODULES = ("conv1",) + STAGE_NAMES + ("fc",)
 RESNET50_BLOCKS = (3, 4, 6, 3)
 STAGE_WIDTHS = (64, 128, 256, 512)
 EXPANSION = 4
-FEATURES = STAGE_WIDTHS[-1] * EXPANSION
 ONNX_OPSET = 17
 COMPLEX_STEP = 1e-20
 ONNX_IR_VERSION = 8  # opset 17's IR; the onnx package's newer default is too new for some onnxruntime builds
@@ -234,17 +244,13 @@ class _GraphBuilder:
         self._counter = 0
 
     def param(self, name: str) -> str:
-        from onnx import numpy_helper
-
         if name not in self.initializers:
             self.initializers[name] = numpy_helper.from_array(self.weights[name].astype(np.float32), name)
         return name
 
-    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
-        from onnx import helper
-
+    def op(self, op_type: str, inputs: list[str], output: str | None = None, **attrs) -> str:
         self._counter += 1
-        out = f"{op_type.lower()}_{self._counter}"
+        out = output or f"{op_type.lower()}_{self._counter}"
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
@@ -256,8 +262,8 @@ class _GraphBuilder:
         names = [f"{prefix}.{s}" for s in ("weight", "bias", "running_mean", "running_var")]
         return self.op("BatchNormalization", [x, *map(self.param, names)], epsilon=BN_EPS)
 
-    def linear(self, x: str, prefix: str) -> str:
-        return self.op("Gemm", [x, self.param(f"{prefix}.weight"), self.param(f"{prefix}.bias")], transB=1)
+    def linear(self, x: str, prefix: str, output: str | None = None) -> str:
+        return self.op("Gemm", [x, self.param(f"{prefix}.weight"), self.param(f"{prefix}.bias")], output, transB=1)
 
     def bottleneck(self, x: str, block: Block) -> str:
         p = block.prefix
@@ -271,8 +277,6 @@ class _GraphBuilder:
 
 def build_onnx_model(weights: dict[str, np.ndarray], arch: Architecture | None = None):
     """Inference graph with symbolic batch/height/width so one model serves all shapes."""
-    from onnx import TensorProto, checker, helper
-
     arch = arch or detect_architecture(weights)
     g = _GraphBuilder(weights)
     x = g.op("Relu", [g.batchnorm(g.conv("input", "conv1.weight", 2), "bn1")])
@@ -283,8 +287,7 @@ def build_onnx_model(weights: dict[str, np.ndarray], arch: Architecture | None =
     x = g.op("Flatten", [g.op("GlobalAveragePool", [x])], axis=1)
     for linear, bn in arch.head.hidden:  # Dropout is the identity at inference
         x = g.op("Relu", [g.batchnorm(g.linear(x, linear), bn)])
-    g.nodes.append(helper.make_node("Gemm", [x, g.param(f"{arch.head.final}.weight"),
-                                             g.param(f"{arch.head.final}.bias")], ["logits"], transB=1))
+    g.linear(x, arch.head.final, output="logits")
     graph = helper.make_graph(
         g.nodes,
         "resnet50",
@@ -300,8 +303,6 @@ def build_onnx_model(weights: dict[str, np.ndarray], arch: Architecture | None =
 
 def make_session(model, threads: int = 2):
     """The settings the benchmark compares against: fixed threads, sequential, ALL optimizations."""
-    import onnxruntime as ort
-
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -465,8 +466,6 @@ def cmd_onnx_logits(args: argparse.Namespace) -> None:
     weights, _ = read_safetensors(args.weights)
     model = build_onnx_model(weights)
     if args.save_onnx:
-        import onnx
-
         onnx.save(model, args.save_onnx)
     x = read_input(args.input, args.shape)
     (logits,) = make_session(model, threads=2).run(["logits"], {"input": x})

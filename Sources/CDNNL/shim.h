@@ -4,6 +4,11 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
+// Debian's oneDNN runs on libgomp; its thread count is read from OMP_NUM_THREADS when the
+// library loads, so changing it later takes this call.
+void omp_set_num_threads(int count);
+int omp_get_max_threads(void);
+
 // Swift does not import DNNL_MEMORY_ALLOCATE (a pointer-valued macro) nor the
 // argument macros defined in terms of other macros, so they are re-exported here.
 static inline void *cdnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }

@@ -53,3 +53,11 @@ public final class Engine: @unchecked Sendable {
         return primitives.mapValues { $0.implementation }
     }
 }
+
+extension Engine {
+    /// Threads each primitive may use (OpenMP). Defaults to OMP_NUM_THREADS or all cores.
+    public static var threads: Int {
+        get { Int(omp_get_max_threads()) }
+        set { omp_set_num_threads(Int32(max(1, newValue))) }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Models
+import NeuralNet
+
+/// What a SkinLesion model file says about itself, stored as JSON under the `skinlesion`
+/// key of the safetensors `__metadata__` block, so any safetensors reader still loads the
+/// weights and every SkinLesion consumer knows how to feed them.
+public struct ModelMetadata: Codable, Sendable, Equatable {
+    public static let formatVersion = 1
+    public static let intendedUse = """
+        Research use only. SkinLesion models are not medical devices and must not be used to diagnose, \
+        treat or triage patients; a dermatologist must assess any lesion of concern.
+        """
+
+    public var formatVersion = Self.formatVersion
+    public var architecture: String
+    public var classNames: [String]
+    public var head: HeadConfig
+    public var inputSize: Int
+    public var preprocessing: Preprocessing
+    public var intendedUse = Self.intendedUse
+}
+
+public struct ModelFileError: Error, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+/// Our model file: safetensors weights (torchvision names) plus `ModelMetadata`.
+public enum ModelFile {
+    static let metadataKey = "skinlesion"
+
+    public static func save(_ model: Classifier, classNames: [String], to url: URL) throws {
+        guard classNames.count == model.classes else {
+            throw ModelFileError(file: url.lastPathComponent,
+                                 message: "\(classNames.count) class names given for a \(model.classes)-class model")
+        }
+        let metadata = ModelMetadata(architecture: model.architecture.name, classNames: classNames, head: model.head,
+                                     inputSize: model.architecture.inputSize, preprocessing: model.architecture.preprocessing)
+        var writer = SafeTensorsWriter()
+        try model.save(into: &writer)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        writer.metadata[metadataKey] = String(decoding: try encoder.encode(metadata), as: UTF8.self)
+        try writer.write(to: url)
+    }
+
+    public static func load(from url: URL) throws -> (model: Classifier, metadata: ModelMetadata) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        let name = url.lastPathComponent
+        guard let json = file.metadata[metadataKey] else {
+            throw ModelFileError(file: name, message: "no '\(metadataKey)' metadata: not a SkinLesion model file "
+                                 + "(import plain weights with --weights instead)")
+        }
+        let metadata: ModelMetadata
+        do {
+            metadata = try JSONDecoder().decode(ModelMetadata.self, from: Data(json.utf8))
+        } catch {
+            throw ModelFileError(file: name, message: "metadata '\(metadataKey)' is not valid: \(error)")
+        }
+        guard metadata.formatVersion <= ModelMetadata.formatVersion else {
+            throw ModelFileError(file: name, message: "format version \(metadata.formatVersion) is newer than this "
+                                 + "SkinLesion reads (\(ModelMetadata.formatVersion)); upgrade SkinLesion")
+        }
+        let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head)
+        try model.load(from: file)
+        return (model, metadata)
+    }
+}

@@ -1,0 +1,51 @@
+import NeuralNet
+
+/// How raw RGB pixels in [0, 255] become network input; it belongs to the weights, so it is
+/// stored in every model file and applied by every consumer.
+public struct Preprocessing: Codable, Sendable, Equatable {
+    /// `torch` (x/255 − mean)/std, `caffe` BGR − mean, or `tf` x/127.5 − 1: the Keras names.
+    public let mode: String
+    public let mean: [Float]
+    public let std: [Float]
+
+    /// torchvision's ImageNet statistics.
+    public static let imagenet = Preprocessing(mode: "torch", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+
+    public var summary: String {
+        "\(mode): mean \(mean.map { "\($0)" }.joined(separator: ",")) std \(std.map { "\($0)" }.joined(separator: ","))"
+    }
+}
+
+/// One entry of the architecture registry: everything needed to build a network and feed it.
+public struct Architecture: Sendable {
+    public let name: String
+    public let summary: String
+    public let inputSize: Int
+    public let preprocessing: Preprocessing
+    /// The stage whose output Grad-CAM explains.
+    public let camLayer: String
+    let featureChannels: Int
+    let makeBackbone: @Sendable () throws -> [(String, any Layer)]
+
+    /// Builds the network with `classes` outputs, initialised from `seed`.
+    public func build(classes: Int, head: HeadConfig = .standard, seed: UInt64 = 0) throws -> Classifier {
+        try Classifier(architecture: self, backbone: makeBackbone(), featureChannels: featureChannels, classes: classes,
+                       head: head, seed: seed)
+    }
+}
+
+/// Every architecture SkinLesion can build, by the name `--arch` takes.
+public enum Architectures {
+    public static let all: [Architecture] = [
+        Architecture(name: "resnet50", summary: "ResNet-50 v1.5 (torchvision)", inputSize: 224,
+                     preprocessing: .imagenet, camLayer: "layer4", featureChannels: ResNetConfig.resnet50.featureChannels,
+                     makeBackbone: { try ResNetConfig.resnet50.makeBackbone() }),
+    ]
+
+    public static func named(_ name: String) throws -> Architecture {
+        guard let found = all.first(where: { $0.name == name.lowercased() }) else {
+            throw NeuralNetError.invalidArgument("unknown architecture '\(name)'; available: \(all.map(\.name).joined(separator: ", "))")
+        }
+        return found
+    }
+}

@@ -1,0 +1,67 @@
+import NeuralNet
+
+/// Backbone → global average pooling → head: the whole network a user trains and serves.
+///
+/// It is one `Sequential` whose frozen prefix costs only a forward pass: freeze everything
+/// below a stage and those modules run in inference mode (BatchNorm folded, no activations
+/// kept, no gradients computed).
+public final class Classifier: Layer {
+    public let architecture: Architecture
+    public let classes: Int
+    public let head: HeadConfig
+    let network: Sequential
+    /// Names of the modules that can be the first trainable one, bottom to top.
+    public let stages: [String]
+
+    init(architecture: Architecture, backbone: [(String, any Layer)], featureChannels: Int, classes: Int,
+         head: HeadConfig, seed: UInt64) throws {
+        self.architecture = architecture
+        self.classes = classes
+        self.head = head
+        let modules = backbone + [("avgpool", GlobalAvgPool() as any Layer),
+                                  ("fc", try head.build(inFeatures: featureChannels, classes: classes, seed: seed))]
+        network = Sequential(modules)
+        network.skipsFrozenPrefix = true
+        stages = modules.compactMap { name, layer in
+            layer.parameters.isEmpty ? nil : (name.isEmpty ? Self.stageName(of: layer) : name)
+        }
+        try Initialization.apply(to: self, seed: seed)
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { network.namedParameters }
+
+    /// Learnable weights only (no running statistics), the figure papers and Keras report.
+    public var parameterCount: Int {
+        parameters.filter { $0.kind == .weight }.reduce(0) { $0 + $1.count }
+    }
+
+    public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+        let size = architecture.inputSize
+        guard x.shape.count == 4, x.shape[1] == 3 else {
+            throw NeuralNetError.invalidShape("\(architecture.name) expects images [N, 3, H, W] (\(size)×\(size) by default), got \(x.shape)")
+        }
+        return try network.forward(x, mode: mode)
+    }
+
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        try network.backward(dy, needsInputGradient: needsInputGradient)
+    }
+
+    /// Freezes every weight below `stage` and unfreezes the rest: `"fc"` trains the head
+    /// only, `"layer4"` the last stage plus head, the first stage (`"conv1"`) everything.
+    public func trainFrom(stage: String) throws {
+        guard let start = stages.firstIndex(of: stage) else {
+            throw NeuralNetError.invalidArgument("unknown stage '\(stage)' for \(architecture.name); stages are \(stages.joined(separator: ", "))")
+        }
+        let trainable = Set(stages[start...])
+        for (name, module) in network.children where !module.parameters.isEmpty {
+            module.setFrozen(!trainable.contains(name.isEmpty ? Self.stageName(of: module) : name))
+        }
+    }
+
+    /// An unnamed top-level module (the stem, whose parameters are `conv1.*` and `bn1.*`) is
+    /// called after its first parameter's top-level name.
+    private static func stageName(of module: any Layer) -> String {
+        module.namedParameters[0].name.components(separatedBy: ".")[0]
+    }
+}

@@ -1,0 +1,43 @@
+import NeuralNet
+
+/// torchvision's ResNet v1.5 bottleneck: 1×1 reduce → 3×3 (carrying the stride) → 1×1
+/// expand, plus the shortcut (identity, or 1×1 conv + BN when shape changes), then ReLU.
+final class Bottleneck: Layer {
+    static let expansion = 4
+
+    let reduce: ConvBN
+    let spatial: ConvBN
+    let expand: ConvBN
+    let downsample: ConvBN?
+
+    init(inChannels: Int, width: Int, stride: Int) throws {
+        let out = width * Self.expansion
+        reduce = try ConvBN(Conv2D(inChannels, width, kernel: 1), BatchNorm(width), activation: .relu, names: ("conv1", "bn1"))
+        spatial = try ConvBN(Conv2D(width, width, kernel: 3, stride: stride, padding: 1), BatchNorm(width), activation: .relu,
+                             names: ("conv2", "bn2"))
+        expand = try ConvBN(Conv2D(width, out, kernel: 1), BatchNorm(out), activation: .relu, names: ("conv3", "bn3"))
+        downsample = stride != 1 || inChannels != out
+            ? try ConvBN(Conv2D(inChannels, out, kernel: 1, stride: stride), BatchNorm(out), activation: nil,
+                         names: ("downsample.0", "downsample.1"))
+            : nil
+    }
+
+    var namedParameters: [(name: String, parameter: Parameter)] {
+        reduce.namedParameters + spatial.namedParameters + expand.namedParameters + (downsample?.namedParameters ?? [])
+    }
+
+    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+        let shortcut = try downsample?.forward(x, mode: mode) ?? x
+        let branch = try spatial.forward(reduce.forward(x, mode: mode), mode: mode)
+        return try expand.forward(branch, adding: shortcut, mode: mode)
+    }
+
+    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        let (dBranch, dShortcut) = try expand.backwardWithResidual(dy, needsInputGradient: true)
+        let dReduced = try spatial.backward(dBranch!, needsInputGradient: true)!
+        let dInput = try reduce.backward(dReduced, needsInputGradient: needsInputGradient)
+        let dShortcutInput = try downsample?.backward(dShortcut!, needsInputGradient: needsInputGradient) ?? dShortcut
+        guard needsInputGradient, let dInput, let dShortcutInput else { return nil }
+        return try Add.forward(dInput, dShortcutInput)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+@testable import Inference
+@testable import Models
+@testable import NeuralNet
+
+/// Runs `tools/resnet_reference.py` in the venv that `scripts/setup` creates, so the Swift
+/// network is checked against code it shares nothing with (ONNX Runtime, float64 NumPy).
+enum PythonReference {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let python = root.appendingPathComponent(".build/venv/bin/python")
+    static let script = root.appendingPathComponent("tools/resnet_reference.py")
+
+    static func requireVenv() throws {
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            throw XCTSkip("no Python venv with onnx/onnxruntime at \(python.path): run scripts/setup")
+        }
+    }
+
+    static func run(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [script.path] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw NeuralNetError.invalidArgument("reference failed: \(String(decoding: message, as: UTF8.self))")
+        }
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func writeFloats(_ values: [Float], to url: URL) throws {
+        try values.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: url)
+    }
+
+    static func readFloats(_ url: URL) throws -> [Float] {
+        let data = try Data(contentsOf: url)
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    static func writeWeights(_ model: Classifier, to url: URL) throws {
+        var writer = SafeTensorsWriter()
+        try model.save(into: &writer)
+        try writer.write(to: url)
+    }
+}
+
+/// Moves every BatchNorm away from the identity (γ = 1, β = 0, μ = 0, σ² = 1 after
+/// initialisation), so parity tests exercise the statistics and their folding.
+func randomizeBatchNorms(_ model: any Layer, seed: UInt64) throws {
+    var rng = SeededGenerator(seed: seed)
+    for (name, p) in model.namedParameters where p.shape.count == 1 {
+        let uniform = { (lo: Float, hi: Float) in (0..<p.count).map { _ in lo + (hi - lo) * rng.nextUnit() } }
+        switch name.components(separatedBy: ".").last! {
+        case "running_mean": try p.assign(uniform(-0.2, 0.2))
+        case "running_var": try p.assign(uniform(0.5, 1.5))
+        case "weight": try p.assign(uniform(0.5, 1.2))
+        case "bias" where !name.hasPrefix("fc"): try p.assign(uniform(-0.1, 0.1))
+        default: break
+        }
+    }
+}
