@@ -11,17 +11,24 @@ public final class Tensor {
     let memory: dnnl_memory_t
     /// For views: the tensor that owns the buffer, kept alive as long as the view is.
     private let base: Tensor?
+    /// For owners: the pooled buffer, returned to `BufferPool` on deinit.
+    private let buffer: (pointer: UnsafeMutableRawPointer, bytes: Int)?
 
     /// Allocates a tensor with the given layout; its contents are unspecified.
     init(md: MemoryDesc) throws {
         var md = md
+        let buffer = BufferPool.shared.take(md.byteSize)
         var memory: dnnl_memory_t?
-        try check(dnnl_memory_create(&memory, &md, Engine.shared.engine, cdnnl_memory_allocate()),
-                  "memory_create(\(md.key))")
+        let status = dnnl_memory_create(&memory, &md, Engine.shared.engine, buffer.pointer)
+        guard status == dnnl_success else {
+            BufferPool.shared.give(buffer.pointer, bytes: buffer.bytes)
+            throw DNNLError(status: status, call: "memory_create(\(md.key))")
+        }
         self.md = md
         self.memory = memory!
         self.shape = md.dimensions
         self.base = nil
+        self.buffer = buffer
     }
 
     /// A second descriptor over another tensor's buffer (a reshape of plain data, or a slice).
@@ -34,9 +41,13 @@ public final class Tensor {
         self.memory = memory!
         self.shape = md.dimensions
         self.base = base
+        self.buffer = nil
     }
 
-    deinit { dnnl_memory_destroy(memory) }
+    deinit {
+        dnnl_memory_destroy(memory)
+        if let buffer { BufferPool.shared.give(buffer.pointer, bytes: buffer.bytes) }
+    }
 
     /// A plain (row-major) tensor holding `values`.
     public convenience init(shape: [Int], values: [Float]) throws {

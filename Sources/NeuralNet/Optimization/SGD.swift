@@ -6,7 +6,9 @@ public final class SGD {
     public let momentum: Float
     public let nesterov: Bool
     public let weightDecay: Float
-    private var velocity: [ObjectIdentifier: [Float]] = [:]
+    /// Momentum buffers, one per parameter, updated in place (a copied 100 MB array per step
+    /// would cost more than the update itself).
+    private var velocity: [ObjectIdentifier: UnsafeMutableBufferPointer<Float>] = [:]
 
     public init(learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) throws {
         guard learningRate > 0, (0..<1).contains(momentum), weightDecay >= 0 else {
@@ -19,6 +21,8 @@ public final class SGD {
         self.weightDecay = weightDecay
     }
 
+    deinit { velocity.values.forEach { $0.deallocate() } }
+
     public func step(_ parameters: [Parameter]) {
         for p in parameters where p.trainable {
             guard let grad = p.grad else { continue }
@@ -26,13 +30,17 @@ public final class SGD {
             if momentum == 0 {
                 for i in 0..<n { w[i] -= learningRate * (g[i] + weightDecay * w[i]) }
             } else {
-                var v = velocity[ObjectIdentifier(p)] ?? [Float](repeating: 0, count: n)
+                let v = velocity[ObjectIdentifier(p)] ?? {
+                    let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+                    buffer.initialize(repeating: 0)
+                    velocity[ObjectIdentifier(p)] = buffer
+                    return buffer
+                }()
                 for i in 0..<n {
                     let d = g[i] + weightDecay * w[i]
                     v[i] = momentum * v[i] + d
                     w[i] -= learningRate * (nesterov ? d + momentum * v[i] : v[i])
                 }
-                velocity[ObjectIdentifier(p)] = v
             }
             p.markUpdated()
         }
