@@ -57,6 +57,12 @@ final class ResNetTests: XCTestCase {
         }
         XCTAssertEqual(frozenStats.values, before.0, "a frozen stage must not update its running statistics")
         XCTAssertNotEqual(trainedStats.values, before.1)
+        // Frozen stages ran in inference mode, so they kept nothing for a backward pass.
+        _ = try model.forward(x, mode: .training)
+        let layer3 = model.network.children.first { $0.name == "layer3" }!.layer
+        XCTAssertThrowsError(try layer3.backward(try Tensor(shape: [2, 1024, 4, 4], repeating: 0), needsInputGradient: false)) {
+            XCTAssertTrue("\($0)".contains("without a training-mode forward"), "\($0)")
+        }
     }
 
     func testWrongInputShapeIsRejected() throws {
