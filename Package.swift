@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
-/// (skinlesion → Inference → Models → NeuralNet → CDNNL).
+/// (skinlesion → Inference → Models → NeuralNet → CDNNL;
+/// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -17,16 +18,19 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "NeuralNet", dependencies: ["CDNNL"]),
+        .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
+        .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
         .target(name: "Inference", dependencies: ["Models", "NeuralNet"]),
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Inference", "Models", "NeuralNet",
+                "Dermoscopy", "Inference", "Models", "NeuralNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
         .testTarget(name: "ModelsTests", dependencies: ["Inference", "Models", "NeuralNet"]),
     ]
 )
