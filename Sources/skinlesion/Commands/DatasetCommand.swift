@@ -13,8 +13,8 @@ struct DatasetCommand: ParsableCommand {
 
 /// How to read a dataset; shared by every command that takes one.
 struct DatasetArguments: ParsableArguments {
-    @Argument(help: "Dataset root folder or CSV file (HAM10000, ISIC 2016/2017/2018, ISIC archive export, CSV manifest, folder per class).")
-    var path: String
+    @Argument(help: "Dataset root folder or CSV file (HAM10000, ISIC 2016/2017/2018, ISIC archive export, CSV manifest, folder per class); several are merged, duplicates by image id dropped.")
+    var paths: [String]
 
     @Option(help: "Dataset format, when detection guesses wrong: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: DatasetFormat?
@@ -31,6 +31,15 @@ struct DatasetArguments: ParsableArguments {
     @Option(help: "CSV manifest: column holding the lesion (group) id.")
     var groupColumn: String?
 
+    @Option(help: "When merging: rename labels, as FROM=TO pairs separated by commas (e.g. sk=bkl,melanoma=mel).")
+    var labelMap: String?
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one dataset path") }
+        _ = try labels()
+    }
+
+    /// The dataset, or the merge of all given datasets.
     func load() throws -> Dataset {
         var options = DatasetOptions()
         options.format = format
@@ -38,7 +47,21 @@ struct DatasetArguments: ParsableArguments {
         options.labelColumn = labelColumn
         options.splitColumn = splitColumn
         options.groupColumn = groupColumn
-        return try DatasetLoader.load(URL(fileURLWithPath: path), options: options)
+        let datasets = try paths.map { try DatasetLoader.load(URL(fileURLWithPath: $0), options: options) }
+        return datasets.count == 1 ? datasets[0] : Dataset.merged(datasets, labelMap: try labels())
+    }
+
+    private func labels() throws -> [String: String] {
+        guard let labelMap else { return [:] }
+        var map: [String: String] = [:]
+        for pair in labelMap.split(separator: ",") {
+            let parts = pair.split(separator: "=", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--label-map needs FROM=TO pairs separated by commas, got '\(pair)'")
+            }
+            map[parts[0]] = parts[1]
+        }
+        return map
     }
 }
 
