@@ -29,8 +29,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Inference", "Models", "NeuralNet"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Inference", "Models", "NeuralNet", "TestSupport"]),
     ]
 )

@@ -73,7 +73,7 @@ final class DataLoaderTests: XCTestCase {
     func testBadImagesFailTheBatchOrAreSkippedAndListed() throws {
         var samples = try hamSamples(3)
         let empty = directory.appendingPathComponent("ISIC_broken.jpg")
-        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: empty.path, contents: Data()))
         samples.insert(LoaderSample(url: empty, label: 1), at: 1)
         let pipeline = ImagePipeline(inputSize: 32, normalization: .tf)
         let strict = try DataLoader(samples: samples, pipeline: pipeline, options: options(threads: 1, training: false))

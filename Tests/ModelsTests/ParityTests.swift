@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Models
 @testable import NeuralNet
+import TestSupport
 
 /// The same ResNet-50 weights in our engine and in independent runtimes must agree.
 final class ParityTests: XCTestCase {
@@ -93,10 +94,4 @@ final class ParityTests: XCTestCase {
         let grads = (json["probes"] as! [[String: Any]]).map { Float($0["grad"] as! Double) }
         return (json["loss"] as! Double, grads)
     }
-}
-
-func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "compared arrays differ in length: \(a.count) vs \(b.count)")
-    let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    return diff / max(b.map(abs).max() ?? 0, 1e-12)
 }

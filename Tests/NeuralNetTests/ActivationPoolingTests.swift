@@ -1,5 +1,6 @@
 import XCTest
 @testable import NeuralNet
+import TestSupport
 
 final class ActivationPoolingTests: XCTestCase {
     func testReLUAndReLU6() throws {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import NeuralNet
+import TestSupport
 
 final class BatchNormTests: XCTestCase {
     func make(_ channels: Int) throws -> BatchNorm {

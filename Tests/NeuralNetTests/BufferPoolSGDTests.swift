@@ -1,5 +1,6 @@
 import XCTest
 @testable import NeuralNet
+import TestSupport
 
 final class BufferPoolSGDTests: XCTestCase {
     func testFreedBuffersAreReusedAndIdleMemoryIsBounded() {

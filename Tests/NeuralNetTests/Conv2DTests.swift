@@ -1,5 +1,6 @@
 import XCTest
 @testable import NeuralNet
+import TestSupport
 
 final class Conv2DTests: XCTestCase {
     struct Case {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import NeuralNet
+import TestSupport
 
 final class ConvBNTests: XCTestCase {
     func make(activation: Activation.Kind?, stride: Int = 1, bias: Bool = true) throws -> ConvBN {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import NeuralNet
+import TestSupport
 
 final class LossTests: XCTestCase {
     /// PyTorch's definition, written out term by term in Double.

@@ -24,6 +24,8 @@ public struct Architecture: Sendable {
     public let preprocessing: Preprocessing
     /// The stage whose output Grad-CAM explains.
     public let camLayer: String
+    /// Name of the classifier module in the source framework's state dicts (`fc`, `_fc`).
+    public let headName: String
     let featureChannels: Int
     let makeBackbone: @Sendable () throws -> [(String, any Layer)]
 
@@ -38,8 +40,13 @@ public struct Architecture: Sendable {
 public enum Architectures {
     public static let all: [Architecture] = [
         Architecture(name: "resnet50", summary: "ResNet-50 v1.5 (torchvision)", inputSize: 224,
-                     preprocessing: .imagenet, camLayer: "layer4", featureChannels: ResNetConfig.resnet50.featureChannels,
+                     preprocessing: .imagenet, camLayer: "layer4", headName: "fc",
+                     featureChannels: ResNetConfig.resnet50.featureChannels,
                      makeBackbone: { try ResNetConfig.resnet50.makeBackbone() }),
+        Architecture(name: "efficientnet-lite0", summary: "EfficientNet-Lite0 (lukemelas names)", inputSize: 224,
+                     preprocessing: .imagenet, camLayer: "_conv_head", headName: "_fc",
+                     featureChannels: EfficientNetConfig.lite0.head,
+                     makeBackbone: { try EfficientNetConfig.lite0.makeBackbone() }),
     ]
 
     public static func named(_ name: String) throws -> Architecture {

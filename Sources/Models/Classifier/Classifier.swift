@@ -19,7 +19,7 @@ public final class Classifier: Layer {
         self.classes = classes
         self.head = head
         let modules = backbone + [("avgpool", GlobalAvgPool() as any Layer),
-                                  ("fc", try head.build(inFeatures: featureChannels, classes: classes, seed: seed))]
+                                  (architecture.headName, try head.build(inFeatures: featureChannels, classes: classes, seed: seed))]
         network = Sequential(modules)
         network.skipsFrozenPrefix = true
         stages = modules.compactMap { name, layer in
@@ -47,8 +47,8 @@ public final class Classifier: Layer {
         try network.backward(dy, needsInputGradient: needsInputGradient)
     }
 
-    /// Freezes every weight below `stage` and unfreezes the rest: `"fc"` trains the head
-    /// only, `"layer4"` the last stage plus head, the first stage (`"conv1"`) everything.
+    /// Freezes every weight below `stage` and unfreezes the rest: the head's name (`"fc"`)
+    /// trains the head only, `"layer4"` the last stage plus head, the first stage everything.
     public func trainFrom(stage: String) throws {
         guard let start = stages.firstIndex(of: stage) else {
             throw NeuralNetError.invalidArgument("unknown stage '\(stage)' for \(architecture.name); stages are \(stages.joined(separator: ", "))")

@@ -2,12 +2,12 @@ import NeuralNet
 
 /// The classifier on top of the pooled features.
 public enum HeadConfig: Sendable, Equatable, Codable {
-    /// One linear layer, torchvision's `fc` (used for ImageNet weights and parity checks).
+    /// One linear layer, as ImageNet checkpoints have it (`fc`, `_fc`).
     case linear
     /// Dense(+BN, ReLU, Dropout) blocks then the output layer, as the HAM10000 projects
     /// that this tool replaces use: `fc.0` Linear, `fc.1` BatchNorm1d, `fc.2` ReLU,
     /// `fc.3` Dropout, …, last index the output Linear — the names PyTorch gives
-    /// `model.fc = nn.Sequential(...)`.
+    /// `model.fc = nn.Sequential(...)` (under the architecture's head name).
     case mlp(hidden: [Int], dropout: Float)
 
     /// The seeds' head: GAP → Dense(256) + BN + ReLU + Dropout(0.5) → Dense(N).

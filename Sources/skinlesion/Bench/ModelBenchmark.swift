@@ -42,7 +42,7 @@ struct ModelBenchmark {
         let optimizer = try SGD(learningRate: 1e-4, momentum: 0.9)
         var training: [Double] = []
         let lastStage = model.stages[model.stages.count - 2]
-        for (label, stage) in [("head only", "fc"), ("\(lastStage) + head", lastStage), ("full", model.stages[0])] {
+        for (label, stage) in [("head only", model.stages.last!), ("\(lastStage) + head", lastStage), ("full", model.stages[0])] {
             try model.trainFrom(stage: stage)
             log("batch-\(batch) training, \(label) (\(throughputRuns) steps)")
             let seconds = try median(runs: throughputRuns, warmup: 1) {

@@ -26,6 +26,9 @@ struct BenchLoaderCommand: ParsableCommand {
     @Option(help: "Epochs timed per thread count (the first untimed epoch warms the page cache).")
     var epochs = 2
 
+    @Flag(help: "Skip unreadable images (counted and listed on stderr) instead of stopping.")
+    var skipBadImages = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -46,6 +49,7 @@ struct BenchLoaderCommand: ParsableCommand {
             options.batchSize = batch
             options.threads = count
             options.training = true
+            options.skipBadImages = skipBadImages
             let loader = try DataLoader(samples: samples, pipeline: pipeline, options: options)
             var images = 0
             var seconds = 0.0
@@ -61,6 +65,11 @@ struct BenchLoaderCommand: ParsableCommand {
                 }
             }
             runs.append(Run(threads: count, images_per_s: Double(images) / seconds))
+            let skipped = Set(loader.skipped.map { "\($0.file): \($0.reason)" })
+            if !skipped.isEmpty {
+                FileHandle.standardError.write(Data("bench-loader: skipped \(skipped.count) unreadable image(s):\n".utf8))
+                for line in skipped.sorted() { FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+            }
         }
         if json {
             let encoder = JSONEncoder()

@@ -24,10 +24,10 @@ struct ModelsCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("name       parameters (1000-class head)  input    preprocessing")
+        print("name                parameters (1000-class head)  input    preprocessing")
         for row in rows {
             let count = Int(row["parameters"]!)!.formatted(.number.grouping(.automatic))
-            print(row["name"]!.padding(toLength: 11, withPad: " ", startingAt: 0)
+            print(row["name"]!.padding(toLength: 20, withPad: " ", startingAt: 0)
                   + count.padding(toLength: 30, withPad: " ", startingAt: 0)
                   + "\(row["input_size"]!)²".padding(toLength: 9, withPad: " ", startingAt: 0)
                   + row["preprocessing"]!)

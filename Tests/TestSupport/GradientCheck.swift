@@ -1,9 +1,12 @@
 import XCTest
-@testable import NeuralNet
+import NeuralNet
+
+// Shared by every test target: deterministic data, the parity measure, and the
+// finite-difference gradient check. Public NeuralNet API only, so it builds in any configuration.
 
 /// Deterministic test data: values spread over [-1, 1), at least `gap` away from zero so a
 /// finite-difference step never crosses ReLU's kink.
-func randomValues(_ count: Int, seed: UInt64, gap: Float = 0) -> [Float] {
+public func randomValues(_ count: Int, seed: UInt64, gap: Float = 0) -> [Float] {
     var rng = SeededGenerator(seed: seed)
     return (0..<count).map { _ in
         let v = rng.nextUnit() * 2 - 1
@@ -11,25 +14,25 @@ func randomValues(_ count: Int, seed: UInt64, gap: Float = 0) -> [Float] {
     }
 }
 
-func randomTensor(_ shape: [Int], seed: UInt64, gap: Float = 0) throws -> Tensor {
+public func randomTensor(_ shape: [Int], seed: UInt64, gap: Float = 0) throws -> Tensor {
     try Tensor(shape: shape, values: randomValues(shape.reduce(1, *), seed: seed, gap: gap))
 }
 
-func randomize(_ layer: any Layer, seed: UInt64, scale: Float = 1) throws {
+public func randomize(_ layer: any Layer, seed: UInt64, scale: Float = 1) throws {
     for (offset, p) in layer.parameters.enumerated() where p.kind == .weight {
         try p.assign(randomValues(p.count, seed: seed &+ UInt64(offset)).map { $0 * scale })
     }
 }
 
 /// Max |a − b| relative to max |b|: the parity measure the project uses everywhere.
-func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+public func relativeError(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "compared arrays differ in length: \(a.count) vs \(b.count)")
     let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
     let scale = max(b.map(abs).max() ?? 0, 1e-12)
     return diff / scale
 }
 
-func assertClose(_ a: [Float], _ b: [Float], tolerance: Float, _ what: String,
+public func assertClose(_ a: [Float], _ b: [Float], tolerance: Float, _ what: String,
                  file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, "\(what): length", file: file, line: line)
     guard a.count == b.count else { return }
@@ -41,7 +44,7 @@ func assertClose(_ a: [Float], _ b: [Float], tolerance: Float, _ what: String,
 /// L = Σ r ⊙ forward(x), with r a fixed random tensor, for the input and every trainable
 /// parameter. Up to `samples` coordinates of each are probed. `prepare` runs before every
 /// forward (e.g. to reseed dropout so each evaluation sees the same mask).
-func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2, tolerance: Float = 1e-3,
+public func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2, tolerance: Float = 1e-3,
                     samples: Int = 60, prepare: () -> Void = {},
                     file: StaticString = #filePath, line: UInt = #line) throws {
     prepare()
@@ -51,12 +54,17 @@ func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2, toler
                            file: file, line: line)
     XCTAssertEqual(dx.shape, input.shape, "input gradient shape", file: file, line: line)
 
+    // Probed inputs are perturbed in a plain copy, rebuilt into a tensor for every evaluation.
+    var probedInput: UnsafeMutablePointer<Float>?
     func loss() throws -> Double {
         prepare()
-        let out = try layer.forward(input, mode: .training).toArray()
+        let x = try probedInput.map { try Tensor(shape: input.shape, values: Array(UnsafeBufferPointer(start: $0, count: input.count))) } ?? input
+        let out = try layer.forward(x, mode: .training).toArray()
         return zip(out, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
-    func numeric(_ pointer: UnsafeMutablePointer<Float>, _ index: Int, _ touched: () -> Void) throws -> Float {
+    func numeric(_ pointer: UnsafeMutablePointer<Float>, _ index: Int, _ touched: () -> Void, isInput: Bool = false) throws -> Float {
+        probedInput = isInput ? pointer : nil
+        defer { probedInput = nil }
         let original = pointer[index]
         pointer[index] = original + step; touched()
         let plus = try loss()
@@ -70,9 +78,11 @@ func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2, toler
     }
 
     let analyticInput = try dx.toArray()
-    let plainInput = try input.converted(to: .plain(input.shape))
+    var inputValues = try input.toArray()
     let indices = probe(input.count)
-    let numericInput = try indices.map { try numeric(plainInput.pointer, $0, {}) }
+    let numericInput = try inputValues.withUnsafeMutableBufferPointer { values in
+        try indices.map { try numeric(values.baseAddress!, $0, {}, isInput: true) }
+    }
     assertClose(indices.map { analyticInput[$0] }, numericInput, tolerance: tolerance, "∂L/∂input",
                 file: file, line: line)
 
