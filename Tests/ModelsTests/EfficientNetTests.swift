@@ -27,6 +27,33 @@ final class EfficientNetTests: XCTestCase {
         XCTAssertEqual(fc.values, try file.floats("_fc.weight"))
     }
 
+    /// Logits of the real ImageNet network against ONNX Runtime running
+    /// `tools/efficientnet_reference.py`'s graph (built from the package's own forward
+    /// semantics: TF "same" padding fixed for 224, BatchNorm ε 1e-3, ReLU6, no SE).
+    func testRealWeightsMatchOnnxRuntime() throws {
+        let file = try realWeights()
+        try PythonReference.requireVenv()
+        let directory = try PythonReference.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try Architectures.named("efficientnet-lite0").build(classes: 1000, head: .linear)
+        try model.load(from: file)
+        for batch in [1, 2] {
+            var rng = SeededGenerator(seed: UInt64(batch))
+            let pixels = (0..<(batch * 3 * 224 * 224)).map { _ in rng.nextUnit() * 2 - 1 }
+            let input = directory.appendingPathComponent("x\(batch).bin")
+            let output = directory.appendingPathComponent("y\(batch).bin")
+            try PythonReference.writeFloats(pixels, to: input)
+            try PythonReference.run(["onnx-logits", "--weights", Self.weights.path, "--input", input.path,
+                                     "--shape", "\(batch),3,224,224", "--output", output.path],
+                                    script: PythonReference.root.appendingPathComponent("tools/efficientnet_reference.py"))
+            let reference = try PythonReference.readFloats(output)
+            let ours = try model.forward(try Tensor(shape: [batch, 3, 224, 224], values: pixels), mode: .inference).toArray()
+            let error = relativeError(ours, reference)
+            print("parity efficientnet-lite0 (ImageNet weights) batch \(batch): relative error \(error)")
+            XCTAssertLessThanOrEqual(error, 1e-4, "batch \(batch)")
+        }
+    }
+
     func testStagesAndTransferLoading() throws {
         let model = try Architectures.named("efficientnet-lite0").build(classes: 7)
         XCTAssertEqual(model.stages.first, "_conv_stem")

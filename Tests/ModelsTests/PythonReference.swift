@@ -18,7 +18,7 @@ enum PythonReference {
         }
     }
 
-    static func run(_ arguments: [String]) throws {
+    static func run(_ arguments: [String], script: URL = script) throws {
         let process = Process()
         process.executableURL = python
         process.arguments = [script.path] + arguments

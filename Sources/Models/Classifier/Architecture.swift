@@ -11,6 +11,11 @@ public struct Preprocessing: Codable, Sendable, Equatable {
     /// torchvision's ImageNet statistics.
     public static let imagenet = Preprocessing(mode: "torch", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
 
+    /// (x − 127) / 128, written as (x/255 − mean)/std: the "inception-style" input of the
+    /// TensorFlow Lite EfficientNets, chosen there for post-quantization accuracy.
+    public static let tfLite = Preprocessing(mode: "torch", mean: [Float](repeating: 127.0 / 255, count: 3),
+                                             std: [Float](repeating: 128.0 / 255, count: 3))
+
     public var summary: String {
         "\(mode): mean \(mean.map { "\($0)" }.joined(separator: ",")) std \(std.map { "\($0)" }.joined(separator: ","))"
     }
@@ -44,7 +49,7 @@ public enum Architectures {
                      featureChannels: ResNetConfig.resnet50.featureChannels,
                      makeBackbone: { try ResNetConfig.resnet50.makeBackbone() }),
         Architecture(name: "efficientnet-lite0", summary: "EfficientNet-Lite0 (lukemelas names)", inputSize: 224,
-                     preprocessing: .imagenet, camLayer: "_conv_head", headName: "_fc",
+                     preprocessing: .tfLite, camLayer: "_conv_head", headName: "_fc",
                      featureChannels: EfficientNetConfig.lite0.head,
                      makeBackbone: { try EfficientNetConfig.lite0.makeBackbone() }),
     ]
