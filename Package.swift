@@ -22,16 +22,18 @@ let package = Package(
         .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
         .target(name: "Inference", dependencies: ["Models", "NeuralNet"]),
+        .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Dermoscopy", "Inference", "Models", "NeuralNet",
+                "Dermoscopy", "Inference", "Models", "NeuralNet", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Inference", "Models", "NeuralNet", "TestSupport"]),
     ]
 )

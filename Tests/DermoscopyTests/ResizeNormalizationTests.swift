@@ -113,6 +113,11 @@ final class ResizeNormalizationTests: XCTestCase {
         assertValues(written(.tf), [1, -0.92156863, -1, -0.84313726, 0.003921569, -0.7647059], accuracy: 1e-6)
     }
 
+    func testTFLiteNormalizationIsInceptionStyle() {
+        // (x − 127) / 128 for R (255, 10), G (0, 20), B (128, 30).
+        assertValues(written(.tfLite), [1, -0.9140625, -0.9921875, -0.8359375, 0.0078125, -0.7578125], accuracy: 1e-7)
+    }
+
     func testNormalizationWritesExactlyOneImageSlot() {
         let image = noise(width: 5, height: 3, seed: 9)
         for mode in Normalization.allCases {
@@ -126,7 +131,7 @@ final class ResizeNormalizationTests: XCTestCase {
 
     func testNormalizationNamesAreStable() throws {
         // Stored in model files: renaming a case would orphan every saved model.
-        XCTAssertEqual(Normalization.allCases.map(\.rawValue), ["torchvision", "caffe", "tf", "kerasTorch"])
+        XCTAssertEqual(Normalization.allCases.map(\.rawValue), ["torchvision", "caffe", "tf", "kerasTorch", "tfLite"])
         let decoded = try JSONDecoder().decode([Normalization].self, from: Data(#"["caffe","kerasTorch"]"#.utf8))
         XCTAssertEqual(decoded, [.caffe, .kerasTorch])
     }

@@ -74,7 +74,7 @@ final class ParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(error, 1e-3, "gradients \(ours) vs \(before.grads)")
 
         let optimizer = try SGD(learningRate: 0.05)
-        optimizer.step(model.parameters)
+        optimizer.step(model.namedParameters)
         let weightsAfter = directory.appendingPathComponent("after.safetensors")
         try PythonReference.writeWeights(model, to: weightsAfter)
         let after = try reference(directory, weightsAfter, probeFile, batch: batch, size: size)

@@ -25,6 +25,7 @@ final class WeightFileTests: XCTestCase {
         XCTAssertEqual(metadata.classNames, classes)
         XCTAssertEqual(metadata.inputSize, 224)
         XCTAssertEqual(metadata.preprocessing, .imagenet)
+        XCTAssertEqual(metadata.preprocessing.mode, "torchvision", "names the loader's Normalization case")
         XCTAssertEqual(metadata.head, .standard)
         XCTAssertEqual(metadata.formatVersion, 1)
         XCTAssertTrue(metadata.intendedUse.contains("not medical devices"))

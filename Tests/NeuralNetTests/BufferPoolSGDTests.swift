@@ -34,7 +34,7 @@ final class BufferPoolSGDTests: XCTestCase {
             for step in 0..<3 {
                 let g: [Float] = [0.5 + Float(step), -0.25]
                 layer.weight.grad = try Tensor(shape: [1, 2], values: g)
-                sgd.step(layer.parameters)
+                sgd.step(layer.namedParameters)
                 for i in 0..<2 {
                     let d = Double(g[i]) + 0.01 * w[i]
                     v[i] = 0.9 * v[i] + d
@@ -47,7 +47,7 @@ final class BufferPoolSGDTests: XCTestCase {
         frozen.setFrozen(true)
         frozen.weight.grad = try Tensor(shape: [1, 2], values: [1, 1])
         let before = frozen.weight.values
-        try SGD(learningRate: 1).step(frozen.parameters)
+        try SGD(learningRate: 1).step(frozen.namedParameters)
         XCTAssertEqual(frozen.weight.values, before, "frozen weights do not move")
         XCTAssertThrowsError(try SGD(learningRate: 0.1, nesterov: true))
     }

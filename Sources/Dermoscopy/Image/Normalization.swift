@@ -10,6 +10,9 @@ public enum Normalization: String, Codable, Sendable, CaseIterable {
     case tf
     /// Keras "torch" mode (DenseNet): the same arithmetic as `torchvision`.
     case kerasTorch
+    /// TensorFlow Lite EfficientNets: (x − 127) / 128, RGB ("inception-style", kept for
+    /// post-quantization accuracy).
+    case tfLite
 
     /// Writes the image as planar float C×H×W, planes in this mode's channel order (RGB, or BGR
     /// for `caffe`), starting at `destination`: one image's slot of an NCHW batch tensor,
@@ -43,6 +46,7 @@ public enum Normalization: String, Codable, Sendable, CaseIterable {
         case .torchvision, .kerasTorch: (x / 255 - [0.485, 0.456, 0.406][channel]) / [0.229, 0.224, 0.225][channel]
         case .caffe: x - [123.68, 116.779, 103.939][channel]
         case .tf: x / 127.5 - 1
+        case .tfLite: (x - 127) / 128
         }
     }
 }

@@ -3,17 +3,19 @@ import NeuralNet
 /// How raw RGB pixels in [0, 255] become network input; it belongs to the weights, so it is
 /// stored in every model file and applied by every consumer.
 public struct Preprocessing: Codable, Sendable, Equatable {
-    /// `torch` (x/255 − mean)/std, `caffe` BGR − mean, or `tf` x/127.5 − 1: the Keras names.
+    /// The name of the loader's normalization (`Dermoscopy.Normalization`): `torchvision`,
+    /// `caffe`, `tf`, `kerasTorch` or `tfLite`; `mean` and `std` spell it out as
+    /// (x/255 − mean)/std for readers of the model file.
     public let mode: String
     public let mean: [Float]
     public let std: [Float]
 
     /// torchvision's ImageNet statistics.
-    public static let imagenet = Preprocessing(mode: "torch", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+    public static let imagenet = Preprocessing(mode: "torchvision", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
 
     /// (x − 127) / 128, written as (x/255 − mean)/std: the "inception-style" input of the
     /// TensorFlow Lite EfficientNets, chosen there for post-quantization accuracy.
-    public static let tfLite = Preprocessing(mode: "torch", mean: [Float](repeating: 127.0 / 255, count: 3),
+    public static let tfLite = Preprocessing(mode: "tfLite", mean: [Float](repeating: 127.0 / 255, count: 3),
                                              std: [Float](repeating: 128.0 / 255, count: 3))
 
     public var summary: String {

@@ -49,7 +49,7 @@ struct ModelBenchmark {
                 let logits = try model.forward(many, mode: .training)
                 let result = try loss(logits: logits, labels: labels)
                 _ = try model.backward(result.gradient, needsInputGradient: false)
-                optimizer.step(model.parameters)
+                optimizer.step(model.namedParameters)
             }
             training.append(Double(batch) / seconds)
         }
