@@ -20,17 +20,7 @@ public struct EvaluationInput: Sendable {
         if let repeated = classes.enumerated().first(where: { classes[..<$0.offset].contains($0.element) }) {
             throw MetricsError(field: "classes", message: "expected distinct class names, \"\(repeated.element)\" appears twice")
         }
-        guard !labels.isEmpty else {
-            throw MetricsError(field: "labels", message: "expected at least 1 image, got none")
-        }
-        guard probabilities.count == labels.count * k else {
-            throw MetricsError(
-                field: "probabilities",
-                message: "expected \(labels.count) images × \(k) classes = \(labels.count * k) values (row-major [images, classes]), got \(probabilities.count)")
-        }
-        if let bad = labels.firstIndex(where: { !(0..<k).contains($0) }) {
-            throw MetricsError(field: "labels", message: "labels[\(bad)] is \(labels[bad]); expected a class index in 0..<\(k)")
-        }
+        try MetricsError.checkRows(probabilities.count, field: "probabilities", labels: labels, classes: k)
         for image in labels.indices {
             let row = probabilities[(image * k)..<((image + 1) * k)]
             if let bad = row.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) {

@@ -23,17 +23,7 @@ public enum TemperatureScaling {
         guard classes >= 2 else {
             throw MetricsError(field: "classes", message: "expected at least 2 classes, got \(classes)")
         }
-        guard !labels.isEmpty else {
-            throw MetricsError(field: "labels", message: "expected at least 1 image, got none")
-        }
-        guard logits.count == labels.count * classes else {
-            throw MetricsError(
-                field: "logits",
-                message: "expected \(labels.count) images × \(classes) classes = \(labels.count * classes) values (row-major [images, classes]), got \(logits.count)")
-        }
-        if let bad = labels.firstIndex(where: { !(0..<classes).contains($0) }) {
-            throw MetricsError(field: "labels", message: "labels[\(bad)] is \(labels[bad]); expected a class index in 0..<\(classes)")
-        }
+        try MetricsError.checkRows(logits.count, field: "logits", labels: labels, classes: classes)
         if let bad = logits.firstIndex(where: { !$0.isFinite }) {
             throw MetricsError(
                 field: "logits",
