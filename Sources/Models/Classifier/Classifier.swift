@@ -65,3 +65,20 @@ public final class Classifier: Layer {
         module.namedParameters[0].name.components(separatedBy: ".")[0]
     }
 }
+
+extension Classifier {
+    /// Gives every dropout layer a generator derived from `seed`, so the masks of a training
+    /// step depend only on the run seed and the step number: a resumed run draws the same ones.
+    public func reseedDropout(_ seed: UInt64) {
+        var index: UInt64 = 0
+        func visit(_ layer: any Layer) {
+            if let dropout = layer as? Dropout {
+                dropout.generator = SeededGenerator(seed: seed &+ index &* 0x9E37_79B9_7F4A_7C15)
+                index += 1
+            } else if let sequential = layer as? Sequential {
+                sequential.children.forEach { visit($0.layer) }
+            }
+        }
+        visit(network)
+    }
+}

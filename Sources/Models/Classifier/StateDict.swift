@@ -22,11 +22,14 @@ public struct WeightMismatchError: Error, CustomStringConvertible {
 }
 
 extension Layer {
-    /// Loads a torchvision/timm-style state dict. Names under a prefix in `skipping` are left
-    /// as initialised and ignored in the file (a new head on ImageNet weights: `["fc"]`).
+    /// Loads a torchvision/timm-style state dict. Names under a prefix in `skipping` (followed
+    /// by `.` or `/`) are left as initialised and ignored in the file (a new head on ImageNet
+    /// weights: `["fc"]`; optimizer state in a checkpoint: `["optimizer"]`).
     /// `num_batches_tracked` may be absent (timm omits it).
     public func load(from file: SafeTensorsFile, skipping: [String] = []) throws {
-        let skipped = { (name: String) in skipping.contains { name == $0 || name.hasPrefix($0 + ".") } }
+        let skipped = { (name: String) in
+            skipping.contains { name == $0 || name.hasPrefix($0 + ".") || name.hasPrefix($0 + "/") }
+        }
         let ours = namedParameters.filter { !skipped($0.name) }
         var missing: [String] = [], wrongShape: [(String, [Int], [Int])] = []
         for (name, p) in ours {

@@ -1,0 +1,240 @@
+import Dermoscopy
+import Foundation
+import Inference
+import Models
+import NeuralNet
+
+/// Fine-tunes a classifier on the train split of a manifest, validating on its val split after
+/// every epoch, keeping the best model by balanced accuracy (the ISIC metric), and
+/// checkpointing so that a stopped run resumes exactly: same weights, optimizer state,
+/// schedule, sampler order, augmentations and dropout masks as if it had never stopped.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let run: RunDirectory
+    public let model: Classifier
+    public let classes: [String]
+    let train: [LoaderSample]
+    let validation: [LoaderSample]
+    let pipeline: ImagePipeline
+    let optimizer: any Optimizer
+    let ema: ExponentialMovingAverage?
+    let loss: SoftmaxCrossEntropy
+    public private(set) var progress = TrainingProgress()
+    private var records: [EpochRecord] = []
+    private let log: (String) -> Void
+
+    /// Builds the model (from `weights` when given, else randomly initialised with a warning)
+    /// and, when `run` already holds a checkpoint, restores the latest one.
+    public init(config: TrainingConfig, dataset: Dataset, manifest: SplitManifest, run: RunDirectory, weights: URL?,
+                log: @escaping (String) -> Void) throws {
+        try config.validate()
+        self.config = config
+        self.run = run
+        self.log = log
+        let architecture = try Architectures.named(config.architecture)
+        let classNames = manifest.classes
+        let model = try architecture.build(classes: classNames.count, head: config.head, seed: config.seed)
+        if let weights {
+            try model.load(from: SafeTensorsFile(contentsOf: weights), skipping: [architecture.headName])
+        } else {
+            log("warning: no --weights given: \(architecture.name) starts from random initialization, "
+                + "which needs far more data and epochs than transfer learning")
+        }
+        let index = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
+        func samples(_ split: String) throws -> [LoaderSample] {
+            try manifest.records(in: split, of: dataset).map { record in
+                guard let label = index[record.label] else {
+                    throw TrainingError.badRun("image \(record.imageID) has label '\(record.label)', not one of \(classNames)")
+                }
+                return LoaderSample(url: dataset.url(of: record), label: label)
+            }
+        }
+        let train = try samples("train")
+        let validation = try samples("val")
+        guard train.count >= config.batchSize, !validation.isEmpty else {
+            throw TrainingError.badRun("the split has \(train.count) training and \(validation.count) validation images; "
+                                       + "training needs at least one batch (\(config.batchSize)) and one validation image")
+        }
+        self.model = model
+        self.classes = classNames
+        self.train = train
+        self.validation = validation
+        guard let normalization = Normalization(rawValue: architecture.preprocessing.mode) else {
+            throw TrainingError.badRun("unknown preprocessing '\(architecture.preprocessing.mode)' for \(architecture.name)")
+        }
+        pipeline = ImagePipeline(inputSize: config.imageSize ?? architecture.inputSize, normalization: normalization,
+                                 augmentation: config.augmentation)
+        optimizer = try Self.makeOptimizer(config)
+        ema = try config.emaDecay.map { try ExponentialMovingAverage(model.namedParameters, decay: $0) }
+        let counts = (0..<classNames.count).map { c in train.filter { $0.label == c }.count }
+        let weights = config.classWeighting == .none ? nil : ClassWeights.compute(counts: counts, method: config.classWeighting)
+        loss = try SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: config.labelSmoothing)
+        if case .plateau(let patience) = config.schedule {
+            progress.plateau = try ReduceOnPlateau(mode: .max, patience: patience)
+        }
+        if let latest = run.existingCheckpoints().last {
+            progress = try Checkpoint.read(into: model, optimizer: optimizer, ema: ema, from: latest)
+            records = EpochRecord.read(from: run)
+            log("resuming from \(latest.lastPathComponent): epoch \(progress.epoch + 1), batch \(progress.batch + 1), step \(progress.step)")
+        }
+    }
+
+    private static func makeOptimizer(_ config: TrainingConfig) throws -> any Optimizer {
+        switch config.optimizer {
+        case .sgd: return try SGD(learningRate: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay)
+        case .nesterov:
+            return try SGD(learningRate: config.learningRate, momentum: config.momentum, nesterov: true, weightDecay: config.weightDecay)
+        case .adam: return try Adam(learningRate: config.learningRate, weightDecay: config.weightDecay)
+        case .adamw: return try Adam(learningRate: config.learningRate, weightDecay: config.weightDecay, decoupledWeightDecay: true)
+        }
+    }
+
+    var batchesPerEpoch: Int { train.count / config.batchSize }
+
+    /// The stage training starts from in `epoch`: the head during warmup epochs, then `freeze`.
+    func firstTrainableStage(epoch: Int) -> String {
+        if epoch < config.warmupEpochs { return model.stages.last! }
+        switch config.freeze {
+        case .all: return model.stages.last!
+        case .until(let stage): return stage
+        case .none: return model.stages[0]
+        }
+    }
+
+    /// Learning rate at the current step: stage base × schedule × plateau reductions.
+    func learningRate(epoch: Int) -> Float {
+        let base = config.warmupEpochs > 0 && epoch >= config.warmupEpochs ? config.learningRate * config.fineTuneFactor
+                                                                           : config.learningRate
+        let total = config.epochs * batchesPerEpoch
+        let factor: Float
+        switch config.schedule {
+        case .constant, .plateau: factor = 1
+        case .cosine(let warmup, let minFactor):
+            factor = LearningRateSchedule.warmupCosine(warmupSteps: Int(Float(total) * warmup), totalSteps: total,
+                                                       minFactor: minFactor).factor(at: progress.step)
+        case .oneCycle: factor = LearningRateSchedule.oneCycle(totalSteps: total).factor(at: progress.step)
+        case .step(let epochs, let gamma): factor = pow(gamma, Float(epoch / max(epochs, 1)))
+        }
+        return base * factor * (progress.plateau?.factor ?? 1)
+    }
+
+    /// Trains until the last epoch or early stopping. `stopAfterSteps` checkpoints and returns
+    /// once that many steps have been taken in total (an interruption, for tests and tools).
+    @discardableResult
+    public func fit(stopAfterSteps: Int? = nil) throws -> TrainingProgress {
+        try run.create()
+        var options = DataLoader.Options()
+        options.batchSize = config.batchSize
+        options.threads = config.loaderThreads
+        options.training = true
+        options.dropLast = true
+        options.seed = config.seed
+        let loader = try DataLoader(samples: train, pipeline: pipeline, options: options)
+        let sampler = EpochSampler(labels: train.map(\.label), strategy: config.sampler, seed: config.seed)
+        while !progress.finished && progress.epoch < config.epochs {
+            let epoch = progress.epoch
+            try model.trainFrom(stage: firstTrainableStage(epoch: epoch))
+            let batches = loader.epoch(sampler.order(epoch: epoch), epoch: epoch, startBatch: progress.batch)
+            var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count)
+            var seen = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            while let batch = try batches.next() {
+                let stepLoss = try step(batch, epoch: epoch)
+                progress.epochLossSum += Double(stepLoss) * Double(batch.labels.count)
+                progress.epochImages += batch.labels.count
+                seen += batch.labels.count
+                bar.update(done: progress.batch, images: seen,
+                           status: String(format: "loss %.4f", progress.epochLossSum / Double(progress.epochImages)))
+                if let every = config.checkpointEverySteps, progress.step % every == 0 { try checkpoint() }
+                if progress.step == stopAfterSteps {
+                    try checkpoint()
+                    return progress
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            try finishEpoch(epoch, trainLoss: progress.epochLossSum / Double(max(progress.epochImages, 1)),
+                            imagesPerSecond: Double(seen) / max(seconds, 1e-9))
+        }
+        progress.finished = true
+        try checkpoint()
+        return progress
+    }
+
+    /// One optimizer step on one batch; returns its loss.
+    private func step(_ batch: Batch, epoch: Int) throws -> Float {
+        optimizer.learningRate = learningRate(epoch: epoch)
+        model.reseedDropout(config.seed ^ (UInt64(progress.step) &* 0xD1B5_4A32_D192_ED03))
+        let result = try loss(logits: model.forward(batch.images, mode: .training), labels: batch.labels)
+        guard result.loss.isFinite else {
+            throw TrainingError.nonFiniteLoss(epoch: epoch, step: progress.step, batch: progress.batch, loss: result.loss)
+        }
+        _ = try model.backward(result.gradient, needsInputGradient: false)
+        if let maxNorm = config.gradientClip { GradientClipping.clipNorm(model.parameters, maxNorm: maxNorm) }
+        let named = model.namedParameters
+        optimizer.step(named)
+        try ema?.update(from: named)
+        progress.step += 1
+        progress.batch += 1
+        return result.loss
+    }
+
+    /// Validation, best-model keeping, early stopping, the log row and the epoch checkpoint.
+    private func finishEpoch(_ epoch: Int, trainLoss: Double, imagesPerSecond: Double) throws {
+        if let ema { try ema.swap(with: model.namedParameters) }
+        let (report, valLoss) = try evaluate(validation)
+        let metric = report.balancedAccuracy
+        let improved = progress.bestMetric.map { metric > $0 } ?? true
+        if improved {
+            try ModelFile.save(model, classNames: classes, to: run.bestModel)
+            progress.bestMetric = metric
+            progress.bestEpoch = epoch
+            progress.epochsWithoutImprovement = 0
+        } else {
+            progress.epochsWithoutImprovement += 1
+        }
+        if let ema { try ema.swap(with: model.namedParameters) }
+        _ = progress.plateau?.update(metric: metric)
+        records.append(EpochRecord(epoch: epoch + 1, stage: firstTrainableStage(epoch: epoch),
+                                   learningRate: optimizer.learningRate, trainLoss: trainLoss,
+                                   trainImagesPerSecond: imagesPerSecond, valLoss: valLoss, valAccuracy: report.accuracy,
+                                   valBalancedAccuracy: metric, valMacroAUC: report.macroAUC, best: improved))
+        try EpochRecord.write(records, to: run)
+        log(String(format: "epoch %d: train loss %.4f, val loss %.4f, val accuracy %.3f, balanced accuracy %.3f%@",
+                   epoch + 1, trainLoss, valLoss, report.accuracy, metric, improved ? " (best)" : ""))
+        progress.epoch += 1
+        progress.batch = 0
+        progress.epochLossSum = 0
+        progress.epochImages = 0
+        if let patience = config.patience, progress.epochsWithoutImprovement >= patience {
+            log("early stopping: no better balanced accuracy for \(patience) epochs; best was epoch \((progress.bestEpoch ?? 0) + 1)")
+            progress.finished = true
+        }
+        try checkpoint()
+    }
+
+    /// Metrics and mean loss of the current weights on `samples` (inference mode).
+    func evaluate(_ samples: [LoaderSample]) throws -> (EvaluationReport, Double) {
+        var options = DataLoader.Options()
+        options.batchSize = config.batchSize
+        options.threads = config.loaderThreads
+        let loader = try DataLoader(samples: samples, pipeline: pipeline, options: options)
+        let batches = loader.epoch(Array(samples.indices), epoch: 0)
+        var probabilities: [Float] = [], labels: [Int] = []
+        var lossSum = 0.0
+        while let batch = try batches.next() {
+            let result = try loss(logits: model.forward(batch.images, mode: .inference), labels: batch.labels)
+            lossSum += Double(result.loss) * Double(batch.labels.count)
+            probabilities += result.probabilities
+            labels += batch.labels
+        }
+        let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
+        return (report, lossSum / Double(max(labels.count, 1)))
+    }
+
+    /// Writes a checkpoint for the current step and keeps only the newest `keepCheckpoints`.
+    private func checkpoint() throws {
+        let url = run.checkpoint(step: progress.step)
+        try Checkpoint.write(model: model, optimizer: optimizer, ema: ema, progress: progress, to: url)
+        for old in run.existingCheckpoints().dropLast(config.keepCheckpoints) { try? FileManager.default.removeItem(at: old) }
+    }
+}

@@ -1,0 +1,97 @@
+import Dermoscopy
+import Models
+import NeuralNet
+
+/// Everything that decides a training run, saved as `config.json` in the run directory so the
+/// run can be resumed or reproduced from it alone.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public enum Freeze: Codable, Sendable, Equatable {
+        /// Train the head only (frozen feature extractor).
+        case all
+        /// Train from this stage up (`layer4`, `_blocks.12`, …).
+        case until(String)
+        /// Fine-tune everything.
+        case none
+    }
+
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+        case sgd, nesterov, adam, adamw
+    }
+
+    public enum Schedule: Codable, Sendable, Equatable {
+        case constant
+        /// Linear warmup over `warmupFraction` of the steps, then cosine to `minFactor`.
+        case cosine(warmupFraction: Float, minFactor: Float)
+        case oneCycle
+        /// Multiply by `gamma` every `epochs` epochs.
+        case step(epochs: Int, gamma: Float)
+        /// Divide by 10 when the validation metric has not improved for `patience` epochs.
+        case plateau(patience: Int)
+    }
+
+    public var architecture = "resnet50"
+    public var head = HeadConfig.standard
+    public var imageSize: Int?
+    public var epochs = 10
+    public var batchSize = 32
+    public var freeze = Freeze.until("layer4")
+    /// Two-stage transfer: this many head-only epochs first, then `freeze` at
+    /// `learningRate × fineTuneFactor` (BatchNorm statistics of frozen parts stay frozen).
+    public var warmupEpochs = 0
+    public var fineTuneFactor: Float = 0.1
+    public var optimizer = OptimizerKind.adamw
+    public var learningRate: Float = 1e-3
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 1e-4
+    public var schedule = Schedule.cosine(warmupFraction: 0.05, minFactor: 0.01)
+    public var labelSmoothing: Float = 0
+    public var classWeighting = ClassWeighting.none
+    public var sampler = EpochSampler.Strategy.shuffle
+    public var augmentation = AugmentationConfig.dermoscopy
+    /// Stop after this many epochs without a better validation balanced accuracy.
+    public var patience: Int? = 5
+    public var emaDecay: Float?
+    public var gradientClip: Float?
+    public var seed: UInt64 = 0
+    public var loaderThreads = 1
+    /// Also checkpoint every this many steps (always at the end of each epoch).
+    public var checkpointEverySteps: Int?
+    public var keepCheckpoints = 2
+
+    public init() {}
+
+    /// Rejects values that would fail later, naming the field.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws {
+            if !ok { throw TrainingError.invalidConfig(message) }
+        }
+        try require(epochs >= 1, "epochs must be at least 1, got \(epochs)")
+        try require(batchSize >= 2, "batch size must be at least 2 (BatchNorm trains on batch statistics), got \(batchSize)")
+        try require(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")
+        try require((0...epochs).contains(warmupEpochs), "warmup epochs must be in 0...\(epochs), got \(warmupEpochs)")
+        try require(fineTuneFactor > 0, "fine-tune factor must be positive, got \(fineTuneFactor)")
+        try require((0..<1).contains(labelSmoothing), "label smoothing must be in [0, 1), got \(labelSmoothing)")
+        try require(patience.map { $0 >= 1 } ?? true, "patience must be at least 1")
+        try require(emaDecay.map { (0..<1).contains($0) } ?? true, "EMA decay must be in [0, 1)")
+        try require(gradientClip.map { $0 > 0 } ?? true, "gradient clip must be positive")
+        try require(loaderThreads >= 1 && keepCheckpoints >= 1, "loader threads and kept checkpoints must be at least 1")
+        try require(imageSize.map { $0 >= 32 } ?? true, "image size must be at least 32")
+        try augmentation.validate()
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case invalidConfig(String)
+    case nonFiniteLoss(epoch: Int, step: Int, batch: Int, loss: Float)
+    case badRun(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let message): return "training config: \(message)"
+        case .nonFiniteLoss(let epoch, let step, let batch, let loss):
+            return "the loss became \(loss) at epoch \(epoch + 1), step \(step) (batch \(batch + 1) of the epoch): "
+                + "lower the learning rate, enable --gradient-clip, or check the data; the last checkpoint is intact"
+        case .badRun(let message): return message
+        }
+    }
+}

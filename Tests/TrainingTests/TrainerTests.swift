@@ -1,0 +1,109 @@
+import Dermoscopy
+import Foundation
+import Models
+import NeuralNet
+import XCTest
+@testable import Training
+
+final class TrainerTests: XCTestCase {
+    static let ham = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    /// 80 real HAM10000 images, lesion-grouped split.
+    func data() throws -> (Dataset, SplitManifest) {
+        guard FileManager.default.fileExists(atPath: Self.ham.path) else {
+            throw XCTSkip("real HAM10000 sample not found at \(Self.ham.path) (see ../shared/data/README.md)")
+        }
+        var dataset = try DatasetLoader.load(Self.ham)
+        dataset.records = Array(dataset.records.prefix(80))
+        return (dataset, try Splitter.split(dataset, plan: SplitPlan(fractions: (0.7, 0.3, 0), seed: 3)))
+    }
+
+    /// Small but complete: two-stage transfer, dropout, EMA, augmentation, AdamW + cosine,
+    /// two loader threads.
+    func config() -> TrainingConfig {
+        var config = TrainingConfig()
+        config.architecture = "efficientnet-lite0"
+        config.head = .mlp(hidden: [16], dropout: 0.3)
+        config.imageSize = 32
+        config.epochs = 2
+        config.batchSize = 8
+        config.freeze = .until("_blocks.15")
+        config.warmupEpochs = 1
+        config.emaDecay = 0.9
+        config.loaderThreads = 2
+        config.seed = 7
+        return config
+    }
+
+    func testStoppedRunResumesToExactlyTheSameWeights() throws {
+        let (dataset, manifest) = try data()
+        let quiet: (String) -> Void = { _ in }
+        let straight = try Trainer(config: config(), dataset: dataset, manifest: manifest,
+                                   run: RunDirectory(directory.appendingPathComponent("straight")), weights: nil, log: quiet)
+        let total = try straight.fit()
+        XCTAssertTrue(total.finished)
+        XCTAssertEqual(total.step, 2 * straight.batchesPerEpoch)
+
+        let interruptedRun = RunDirectory(directory.appendingPathComponent("interrupted"))
+        let first = try Trainer(config: config(), dataset: dataset, manifest: manifest, run: interruptedRun, weights: nil, log: quiet)
+        let stopped = try first.fit(stopAfterSteps: 3)
+        XCTAssertEqual(stopped.epoch, 0)
+        XCTAssertEqual(stopped.batch, 3, "stopped mid-epoch")
+        let resumed = try Trainer(config: config(), dataset: dataset, manifest: manifest, run: interruptedRun, weights: nil, log: quiet)
+        XCTAssertEqual(resumed.progress.step, 3)
+        try resumed.fit()
+
+        for ((name, a), (_, b)) in zip(straight.model.namedParameters, resumed.model.namedParameters) {
+            XCTAssertEqual(a.values, b.values, "\(name) differs after resuming")
+        }
+        let logs = [straight.run, interruptedRun].map { EpochRecord.read(from: $0).map { [$0.trainLoss, $0.valLoss, $0.valBalancedAccuracy] } }
+        XCTAssertEqual(logs[0].count, 2)
+        XCTAssertEqual(logs[0], logs[1], "the resumed run's log must match the uninterrupted one")
+        XCTAssertEqual(EpochRecord.read(from: straight.run).map(\.stage), ["_fc", "_blocks.15"], "two-stage schedule")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: straight.run.bestModel.path))
+        XCTAssertLessThanOrEqual(straight.run.existingCheckpoints().count, 2, "only the newest checkpoints are kept")
+        XCTAssertTrue(try String(contentsOf: straight.run.logCSV, encoding: .utf8).hasPrefix(EpochRecord.header))
+    }
+
+    func testExplodingLossStopsWithAClearMessage() throws {
+        let (dataset, manifest) = try data()
+        var config = config()
+        config.optimizer = .sgd
+        config.learningRate = 1e30
+        config.schedule = .constant
+        config.warmupEpochs = 0
+        config.freeze = .none
+        let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest,
+                                  run: RunDirectory(directory.appendingPathComponent("nan")), weights: nil, log: { _ in })
+        XCTAssertThrowsError(try trainer.fit()) { error in
+            guard case TrainingError.nonFiniteLoss = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("at epoch 1, step"), "\(error)")
+        }
+    }
+
+    func testInvalidConfigNamesTheField() throws {
+        var config = config()
+        config.batchSize = 1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("batch size must be at least 2"), "\($0)") }
+        config = self.config()
+        config.freeze = .until("layer9")
+        let (dataset, manifest) = try data()
+        let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest,
+                                  run: RunDirectory(directory.appendingPathComponent("bad")), weights: nil, log: { _ in })
+        config.warmupEpochs = 0
+        XCTAssertThrowsError(try Trainer(config: config, dataset: dataset, manifest: manifest,
+                                         run: RunDirectory(directory.appendingPathComponent("bad2")), weights: nil, log: { _ in }).fit()) {
+            XCTAssertTrue("\($0)".contains("unknown stage 'layer9'"), "\($0)")
+        }
+        _ = trainer
+    }
+}
