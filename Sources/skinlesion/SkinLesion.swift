@@ -6,6 +6,10 @@ struct SkinLesion: AsyncParsableCommand {
         commandName: "skinlesion",
         abstract: "Train, evaluate, explain and serve CNN classifiers for dermatoscopic images.",
         discussion: "Research use only: SkinLesion is not a medical device and does not diagnose.",
-        subcommands: [ModelsCommand.self, DatasetCommand.self, BenchCommand.self, BenchDecodeCommand.self, BenchLoaderCommand.self]
+        version: version,
+        subcommands: [ModelsCommand.self, DatasetCommand.self, TrainCommand.self, BenchCommand.self, BenchDecodeCommand.self, BenchLoaderCommand.self]
     )
+
+    /// This build's version, recorded in every run directory.
+    static let version = "0.1.0"
 }

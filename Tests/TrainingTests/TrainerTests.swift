@@ -97,13 +97,9 @@ final class TrainerTests: XCTestCase {
         config = self.config()
         config.freeze = .until("layer9")
         let (dataset, manifest) = try data()
-        let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest,
-                                  run: RunDirectory(directory.appendingPathComponent("bad")), weights: nil, log: { _ in })
-        config.warmupEpochs = 0
         XCTAssertThrowsError(try Trainer(config: config, dataset: dataset, manifest: manifest,
-                                         run: RunDirectory(directory.appendingPathComponent("bad2")), weights: nil, log: { _ in }).fit()) {
-            XCTAssertTrue("\($0)".contains("unknown stage 'layer9'"), "\($0)")
+                                         run: RunDirectory(directory.appendingPathComponent("bad")), weights: nil, log: { _ in })) {
+            XCTAssertTrue("\($0)".contains("unknown stage 'layer9' for efficientnet-lite0; stages are _conv_stem"), "\($0)")
         }
-        _ = trainer
     }
 }

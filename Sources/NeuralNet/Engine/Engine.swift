@@ -61,3 +61,12 @@ extension Engine {
         set { omp_set_num_threads(Int32(max(1, newValue))) }
     }
 }
+
+extension Engine {
+    /// The oneDNN library actually loaded, e.g. "oneDNN 2.6.3 (cpu runtime OpenMP)", for run
+    /// records and bug reports.
+    public static var libraryVersion: String {
+        guard let v = dnnl_version()?.pointee else { return "oneDNN (unknown version)" }
+        return "oneDNN \(v.major).\(v.minor).\(v.patch)"
+    }
+}

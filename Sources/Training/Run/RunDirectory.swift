@@ -20,13 +20,13 @@ public struct RunDirectory: Sendable {
     }
 
     /// Checkpoints on disk, oldest first.
-    func existingCheckpoints() -> [URL] {
+    public func existingCheckpoints() -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
         return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
             .map { checkpoints.appendingPathComponent($0) }
     }
 
-    func create() throws {
+    public func create() throws {
         try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
     }
 }

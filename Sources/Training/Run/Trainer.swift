@@ -55,6 +55,10 @@ public final class Trainer {
             throw TrainingError.badRun("the split has \(train.count) training and \(validation.count) validation images; "
                                        + "training needs at least one batch (\(config.batchSize)) and one validation image")
         }
+        if case .until(let stage) = config.freeze, !model.stages.contains(stage) {
+            throw TrainingError.invalidConfig("unknown stage '\(stage)' for \(architecture.name); stages are "
+                                              + model.stages.joined(separator: ", "))
+        }
         self.model = model
         self.classes = classNames
         self.train = train

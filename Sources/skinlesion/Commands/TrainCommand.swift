@@ -1,0 +1,161 @@
+import ArgumentParser
+import Dermoscopy
+import Foundation
+import Models
+import NeuralNet
+import Training
+
+/// `skinlesion train`: transfer learning on a dataset, into a run directory that records
+/// everything needed to reproduce or resume it.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a pretrained CNN on a dataset (or resume a stopped run with --resume).",
+        discussion: "Research use only: the resulting model is not a medical device."
+    )
+
+    @Option(name: .customLong("dataset"), parsing: .singleValue, help: "Dataset root or CSV (repeat to merge several).")
+    var datasets: [String] = []
+
+    @Option(help: "Dataset format, when detection guesses wrong.")
+    var format: DatasetFormat?
+
+    @Option(help: "Split manifest from `dataset split` (default: a new lesion-grouped 70/15/15 split, saved in the run).")
+    var split: String?
+
+    @Option(help: "Architecture (see `skinlesion models`).")
+    var arch = "resnet50"
+
+    @Option(help: "ImageNet weights to start from (safetensors with the architecture's own names).")
+    var weights: String?
+
+    @Option(help: "Input size (default: the architecture's).")
+    var imageSize: Int?
+
+    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Batch size.") var batchSize = 32
+
+    @Option(help: "What to train: all (head only), none (everything), or a stage to fine-tune from (e.g. layer4).")
+    var freeze = "layer4"
+
+    @Option(help: "Head-only epochs before fine-tuning from --freeze (two-stage transfer).")
+    var warmupEpochs = 0
+
+    @Option(help: "Optimizer: sgd, nesterov, adam, adamw.") var optimizer = TrainingConfig.OptimizerKind.adamw
+    @Option(help: "Learning rate.") var lr: Float = 1e-3
+    @Option(help: "Learning-rate factor after the warmup epochs.") var fineTuneFactor: Float = 0.1
+    @Option(help: "Weight decay (never applied to BatchNorm parameters or biases).") var weightDecay: Float = 1e-4
+    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(help: "Schedule: cosine (with 5% warmup), onecycle, step, plateau, constant.") var schedule = "cosine"
+    @Option(help: "Label smoothing.") var labelSmoothing: Float = 0
+    @Option(help: "Class weights: none, inverseFrequency, effectiveNumber.") var classWeights = ClassWeighting.none
+    @Option(help: "Sampling: shuffle, balanced, or oversample.") var sampler = "shuffle"
+    @OptionGroup var augmentation: AugmentationArguments
+    @Option(help: "Early stopping: epochs without a better validation balanced accuracy.") var patience = 5
+    @Option(help: "Keep an exponential moving average of the weights with this decay (e.g. 0.999).") var ema: Float?
+    @Option(help: "Clip the gradient norm to this value.") var gradientClip: Float?
+    @Option(help: "Seed for split, initialization, shuffling, augmentation and dropout.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps as well as at each epoch end.") var checkpointEvery: Int?
+    @Option(help: "Data-loader threads.") var loaderThreads = 1
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+
+    @Option(help: "Run directory to write (config, split, logs, best model, checkpoints).")
+    var output: String?
+
+    @Option(help: "Continue the stopped run in this directory exactly where it stopped.")
+    var resume: String?
+
+    func validate() throws {
+        guard (resume == nil) != (output == nil) else { throw ValidationError("give either --output DIR for a new run or --resume DIR") }
+        if resume == nil && datasets.isEmpty { throw ValidationError("--dataset is required for a new run") }
+    }
+
+    func run() throws {
+        if let threads { Engine.threads = threads }
+        let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let run: RunDirectory
+        let settings: RunSettings
+        if let resume {
+            run = RunDirectory(URL(fileURLWithPath: resume))
+            settings = try RunSettings.read(from: run)
+        } else {
+            run = RunDirectory(URL(fileURLWithPath: output!))
+            guard run.existingCheckpoints().isEmpty else {
+                throw ValidationError("\(run.url.path) already holds a run; use --resume \(run.url.path) or another --output")
+            }
+            settings = RunSettings(config: try makeConfig(), dataset: datasets, format: format?.rawValue, weights: weights,
+                                   commandLine: CommandLine.arguments)
+            try run.create()
+            try settings.write(to: run)
+            try Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8)
+                .write(to: run.url.appendingPathComponent("versions.txt"), options: .atomic)
+        }
+        var options = DatasetOptions()
+        options.format = settings.format.flatMap(DatasetFormat.init(rawValue:))
+        let loaded = try settings.dataset.map { try DatasetLoader.load(URL(fileURLWithPath: $0), options: options) }
+        let dataset = loaded.count == 1 ? loaded[0] : Dataset.merged(loaded)
+        let manifest: SplitManifest
+        if FileManager.default.fileExists(atPath: run.split.path) {
+            manifest = try SplitManifest.read(from: run.split)
+        } else if let split {
+            manifest = try SplitManifest.read(from: URL(fileURLWithPath: split))
+            try manifest.write(to: run.split)
+        } else {
+            manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed))
+            try manifest.write(to: run.split)
+        }
+        let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
+                                  weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+        let progress = try trainer.fit()
+        let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
+        print("best validation balanced accuracy \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
+    }
+
+    private func makeConfig() throws -> TrainingConfig {
+        var config = TrainingConfig()
+        config.architecture = arch
+        config.imageSize = imageSize
+        config.epochs = epochs
+        config.batchSize = batchSize
+        switch freeze {
+        case "all": config.freeze = .all
+        case "none": config.freeze = .none
+        default: config.freeze = .until(freeze.replacingOccurrences(of: "until:", with: ""))
+        }
+        config.warmupEpochs = warmupEpochs
+        config.optimizer = optimizer
+        config.learningRate = lr
+        config.fineTuneFactor = fineTuneFactor
+        config.weightDecay = weightDecay
+        config.momentum = momentum
+        switch schedule {
+        case "cosine": config.schedule = .cosine(warmupFraction: 0.05, minFactor: 0.01)
+        case "onecycle": config.schedule = .oneCycle
+        case "step": config.schedule = .step(epochs: max(1, epochs / 3), gamma: 0.1)
+        case "plateau": config.schedule = .plateau(patience: 2)
+        case "constant": config.schedule = .constant
+        default: throw ValidationError("--schedule must be cosine, onecycle, step, plateau or constant, got '\(schedule)'")
+        }
+        config.labelSmoothing = labelSmoothing
+        config.classWeighting = classWeights
+        switch sampler {
+        case "shuffle": config.sampler = .shuffle
+        case "balanced": config.sampler = .balanced
+        case "oversample": config.sampler = .oversample(factor: 1)
+        default: throw ValidationError("--sampler must be shuffle, balanced or oversample, got '\(sampler)'")
+        }
+        config.augmentation = try augmentation.config()
+        config.patience = patience
+        config.emaDecay = ema
+        config.gradientClip = gradientClip
+        config.seed = seed
+        config.checkpointEverySteps = checkpointEvery
+        config.loaderThreads = loaderThreads
+        do { try config.validate() } catch { throw ValidationError("\(error)") }
+        _ = try Architectures.named(arch)
+        return config
+    }
+}
+
+extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
+extension ClassWeighting: ExpressibleByArgument {}
