@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
         .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
-        .target(name: "Inference", dependencies: ["Models", "NeuralNet"]),
+        .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
         .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
         .executableTarget(
             name: "skinlesion",

@@ -19,6 +19,8 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var inputSize: Int
     public var preprocessing: Preprocessing
     public var intendedUse = Self.intendedUse
+    /// Softmax temperature fitted by `skinlesion calibrate` on a validation split; nil until then.
+    public var temperature: Float?
 }
 
 public struct ModelFileError: Error, CustomStringConvertible {
@@ -32,12 +34,17 @@ public enum ModelFile {
     static let metadataKey = "skinlesion"
 
     public static func save(_ model: Classifier, classNames: [String], to url: URL) throws {
-        guard classNames.count == model.classes else {
+        try save(model, metadata: ModelMetadata(architecture: model.architecture.name, classNames: classNames, head: model.head,
+                                                inputSize: model.architecture.inputSize,
+                                                preprocessing: model.architecture.preprocessing), to: url)
+    }
+
+    /// Saves with explicit metadata (calibration rewrites a model file with its temperature).
+    public static func save(_ model: Classifier, metadata: ModelMetadata, to url: URL) throws {
+        guard metadata.classNames.count == model.classes else {
             throw ModelFileError(file: url.lastPathComponent,
-                                 message: "\(classNames.count) class names given for a \(model.classes)-class model")
+                                 message: "\(metadata.classNames.count) class names given for a \(model.classes)-class model")
         }
-        let metadata = ModelMetadata(architecture: model.architecture.name, classNames: classNames, head: model.head,
-                                     inputSize: model.architecture.inputSize, preprocessing: model.architecture.preprocessing)
         var writer = SafeTensorsWriter()
         try model.save(into: &writer)
         let encoder = JSONEncoder()

@@ -25,4 +25,9 @@ public struct Batch {
 public struct SkippedImage: Sendable, Equatable {
     public let file: String
     public let reason: String
+
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
 }

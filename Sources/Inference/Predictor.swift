@@ -1,0 +1,87 @@
+import Dermoscopy
+import Foundation
+import Models
+import NeuralNet
+
+/// One image's result: every class's probability (temperature-calibrated when the model file
+/// carries a temperature), the top class, and whether the top probability is below the
+/// low-confidence threshold.
+public struct Prediction: Codable, Sendable, Equatable {
+    public let image: String
+    public let classes: [String]
+    public let probabilities: [Double]
+    public let top: String
+    public let confidence: Double
+    public let lowConfidence: Bool
+    public let calibrated: Bool
+}
+
+/// A trained model ready to classify images: it applies the model's own preprocessing, the
+/// evaluation view (shorter side to the input size, centre crop), optional test-time
+/// augmentation over the 8 dihedral views, and the calibration temperature.
+public final class Predictor {
+    public let model: Classifier
+    public let metadata: ModelMetadata
+    public let pipeline: ImagePipeline
+    public var lowConfidenceThreshold: Double = 0.5
+
+    public init(modelFile: URL) throws {
+        (model, metadata) = try ModelFile.load(from: modelFile)
+        guard let normalization = Normalization(rawValue: metadata.preprocessing.mode) else {
+            throw ModelFileError(file: modelFile.lastPathComponent,
+                                 message: "unknown preprocessing mode '\(metadata.preprocessing.mode)'")
+        }
+        pipeline = ImagePipeline(inputSize: metadata.inputSize, normalization: normalization)
+    }
+
+    /// The evaluation view of an image file.
+    public func view(of url: URL) throws -> RGBImage {
+        var unused = SeededGenerator(seed: 0)
+        let decoded = try pipeline.decode(url, sourceSize: pipeline.inputSize)
+        return pipeline.view(of: decoded, training: false, rng: &unused)
+    }
+
+    /// Logits for evaluation views, `[views.count × classes]`, in batches of `batch`.
+    public func logits(_ views: [RGBImage], batch: Int = 32) throws -> [Float] {
+        let size = pipeline.inputSize, plane = 3 * size * size
+        var out: [Float] = []
+        for start in stride(from: 0, to: views.count, by: batch) {
+            let chunk = views[start..<min(start + batch, views.count)]
+            var pixels = [Float](repeating: 0, count: chunk.count * plane)
+            pixels.withUnsafeMutableBufferPointer { buffer in
+                for (i, view) in chunk.enumerated() { pipeline.normalization.write(view, to: buffer.baseAddress! + i * plane) }
+            }
+            out += try model.forward(Tensor(shape: [chunk.count, 3, size, size], values: pixels), mode: .inference).toArray()
+        }
+        return out
+    }
+
+    /// Probabilities `[views.count × classes]` averaged over `tta` dihedral views (1 or 8),
+    /// softmax at the calibration temperature.
+    public func probabilities(_ views: [RGBImage], tta: Int = 1) throws -> [[Double]] {
+        guard tta == 1 || tta == 8 else { throw ModelFileError(file: "tta", message: "--tta must be 1 or 8, got \(tta)") }
+        let k = metadata.classNames.count
+        let expanded = tta == 1 ? views : views.flatMap { Augmenter.dihedralViews($0) }
+        let z = try logits(expanded)
+        let temperature = Double(metadata.temperature ?? 1)
+        return views.indices.map { i in
+            var mean = [Double](repeating: 0, count: k)
+            for v in 0..<tta {
+                let row = z[((i * tta + v) * k)..<((i * tta + v + 1) * k)].map { Double($0) / temperature }
+                let m = row.max()!
+                let e = row.map { Foundation.exp($0 - m) }
+                let s = e.reduce(0, +)
+                for j in 0..<k { mean[j] += e[j] / s / Double(tta) }
+            }
+            return mean
+        }
+    }
+
+    public func predict(_ url: URL, tta: Int = 1) throws -> Prediction {
+        let p = try probabilities([view(of: url)], tta: tta)[0]
+        let best = p.indices.max { p[$0] < p[$1] }!
+        return Prediction(image: url.path, classes: metadata.classNames, probabilities: p, top: metadata.classNames[best],
+                          confidence: p[best], lowConfidence: p[best] < lowConfidenceThreshold,
+                          calibrated: metadata.temperature != nil)
+    }
+}

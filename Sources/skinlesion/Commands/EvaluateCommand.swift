@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Training
+
+/// `skinlesion evaluate`: the ISIC metrics of a model on a split, as a table on stdout and as
+/// JSON, an ISIC-format per-image CSV and an HTML report under `--output`.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on a split: accuracy, balanced accuracy, per-class metrics, AUC, calibration."
+    )
+
+    @Option(help: "Model file (best.safetensors of a run).") var model: String
+    @OptionGroup var selection: SplitSelection
+    @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views.") var tta = 1
+    @Option(help: "Directory for report.json and predictions.csv.") var output: String?
+    @Flag(help: "Skip unreadable images (listed on stderr) instead of stopping.") var skipBadImages = false
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        let modelURL = URL(fileURLWithPath: model)
+        let predictor = try Predictor(modelFile: modelURL)
+        let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "test")
+        FileHandle.standardError.write(Data("evaluate: \(records.count) images (\(description)), tta \(tta)\n".utf8))
+        let evaluation = try Evaluator.evaluate(predictor, dataset: dataset, records: records, tta: tta, skipBadImages: skipBadImages)
+        for skipped in evaluation.skipped { FileHandle.standardError.write(Data("skipped \(skipped.file): \(skipped.reason)\n".utf8)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let reportJSON = try encoder.encode(evaluation.report)
+        if let output {
+            let directory = URL(fileURLWithPath: output)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try reportJSON.write(to: directory.appendingPathComponent("report.json"), options: .atomic)
+            try Data(evaluation.isicCSV().utf8).write(to: directory.appendingPathComponent("predictions.csv"), options: .atomic)
+        }
+        if json {
+            print(String(decoding: reportJSON, as: UTF8.self))
+        } else {
+            print(summary(evaluation.report))
+        }
+        FileHandle.standardError.write(Data("note: \(predictor.metadata.intendedUse)\n".utf8))
+    }
+
+    private func summary(_ r: EvaluationReport) -> String {
+        var lines = [String(format: "images %d   accuracy %.4f   balanced accuracy %.4f   macro F1 %.4f   macro AUC %@",
+                            r.images, r.accuracy, r.balancedAccuracy, r.macroF1, r.macroAUC.map { String(format: "%.4f", $0) } ?? "n/a"),
+                     String(format: "ECE %.4f   Brier %.4f", r.expectedCalibrationError, r.brierScore)]
+        if let m = r.melanoma {
+            lines.append(String(format: "melanoma sensitivity at 80/90/95%% specificity: %.3f / %.3f / %.3f",
+                                m.sensitivityAtSpecificity80, m.sensitivityAtSpecificity90, m.sensitivityAtSpecificity95))
+        }
+        lines.append("class     support  precision  recall  specificity  F1      AUC")
+        for c in r.perClass {
+            lines.append(c.name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                         + String(format: "%7d  %9.3f  %6.3f  %11.3f  %6.3f  %@", c.support, c.precision, c.recall, c.specificity,
+                                  c.f1, c.auc.map { String(format: "%.3f", $0) } ?? "n/a"))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Dermoscopy
+import Foundation
+
+/// Which images to score: a dataset, and optionally one split of a manifest. The manifest
+/// defaults to the `split.csv` beside the model when the model came from a run directory, so
+/// `evaluate --model runs/x/best.safetensors` scores that run's own test split.
+struct SplitSelection: ParsableArguments {
+    @Option(name: .customLong("dataset"), parsing: .singleValue, help: "Dataset root or CSV (repeat to merge several).")
+    var datasets: [String] = []
+
+    @Option(help: "Dataset format, when detection guesses wrong.")
+    var format: DatasetFormat?
+
+    @Option(help: "Split manifest (default: split.csv beside the model, if any; otherwise every image).")
+    var manifest: String?
+
+    @Option(help: "Which split of the manifest to use (default: test for evaluate, val for calibrate).")
+    var split: String?
+
+    func validate() throws {
+        guard !datasets.isEmpty else { throw ValidationError("--dataset is required") }
+    }
+
+    func records(besideModel model: URL, defaultSplit: String) throws -> (Dataset, [DatasetRecord], String) {
+        let split = self.split ?? defaultSplit
+        var options = DatasetOptions()
+        options.format = format
+        let loaded = try datasets.map { try DatasetLoader.load(URL(fileURLWithPath: $0), options: options) }
+        let dataset = loaded.count == 1 ? loaded[0] : Dataset.merged(loaded)
+        let beside = model.deletingLastPathComponent().appendingPathComponent("split.csv")
+        let manifestURL = manifest.map { URL(fileURLWithPath: $0) } ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil)
+        guard let manifestURL else { return (dataset, dataset.records, "all images") }
+        let chosen = try SplitManifest.read(from: manifestURL).records(in: split, of: dataset)
+        guard !chosen.isEmpty else {
+            throw ValidationError("split '\(split)' of \(manifestURL.path) holds no images of this dataset")
+        }
+        return (dataset, chosen, "split '\(split)' of \(manifestURL.lastPathComponent)")
+    }
+}
