@@ -21,6 +21,45 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var intendedUse = Self.intendedUse
     /// Softmax temperature fitted by `skinlesion calibrate` on a validation split; nil until then.
     public var temperature: Float?
+    /// How the model was trained and how well it did on validation; nil for imported weights.
+    public var training: TrainingSummary?
+
+    public init(architecture: String, classNames: [String], head: HeadConfig, inputSize: Int, preprocessing: Preprocessing) {
+        self.architecture = architecture
+        self.classNames = classNames
+        self.head = head
+        self.inputSize = inputSize
+        self.preprocessing = preprocessing
+    }
+}
+
+/// The facts a model card reports about training, recorded when the model is saved.
+public struct TrainingSummary: Codable, Sendable, Equatable {
+    public var datasets: [String]
+    public var splitProtocol: String
+    public var imagesPerSplit: [String: Int]
+    public var classCounts: [String: Int]
+    public var epochsTrained: Int
+    public var bestEpoch: Int
+    public var validationBalancedAccuracy: Double
+    public var validationAccuracy: Double
+    public var validationMacroAUC: Double?
+    public var settings: String
+
+    public init(datasets: [String], splitProtocol: String, imagesPerSplit: [String: Int], classCounts: [String: Int],
+                epochsTrained: Int, bestEpoch: Int, validationBalancedAccuracy: Double, validationAccuracy: Double,
+                validationMacroAUC: Double?, settings: String) {
+        self.datasets = datasets
+        self.splitProtocol = splitProtocol
+        self.imagesPerSplit = imagesPerSplit
+        self.classCounts = classCounts
+        self.epochsTrained = epochsTrained
+        self.bestEpoch = bestEpoch
+        self.validationBalancedAccuracy = validationBalancedAccuracy
+        self.validationAccuracy = validationAccuracy
+        self.validationMacroAUC = validationMacroAUC
+        self.settings = settings
+    }
 }
 
 public struct ModelFileError: Error, CustomStringConvertible {

@@ -21,6 +21,8 @@ public final class Trainer {
     let loss: SoftmaxCrossEntropy
     public private(set) var progress = TrainingProgress()
     private var records: [EpochRecord] = []
+    /// Split sizes, class counts and protocol, for the model card.
+    private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int])
     private let log: (String) -> Void
 
     /// Builds the model (from `weights` when given, else randomly initialised with a warning)
@@ -59,6 +61,9 @@ public final class Trainer {
             throw TrainingError.invalidConfig("unknown stage '\(stage)' for \(architecture.name); stages are "
                                               + model.stages.joined(separator: ", "))
         }
+        dataSummary = ([dataset.root.path], manifest.plan,
+                       Dictionary(grouping: manifest.entries, by: \.split).mapValues(\.count),
+                       Dictionary(grouping: train, by: \.label).reduce(into: [:]) { $0[classNames[$1.key]] = $1.value.count })
         self.model = model
         self.classes = classNames
         self.train = train
@@ -189,7 +194,16 @@ public final class Trainer {
         let metric = report.balancedAccuracy
         let improved = progress.bestMetric.map { metric > $0 } ?? true
         if improved {
-            try ModelFile.save(model, classNames: classes, to: run.bestModel)
+            var metadata = ModelMetadata(architecture: model.architecture.name, classNames: classes, head: model.head,
+                                         inputSize: pipeline.inputSize, preprocessing: model.architecture.preprocessing)
+            metadata.training = TrainingSummary(
+                datasets: dataSummary.datasets, splitProtocol: dataSummary.protocol, imagesPerSplit: dataSummary.perSplit,
+                classCounts: dataSummary.classCounts, epochsTrained: epoch + 1, bestEpoch: epoch + 1,
+                validationBalancedAccuracy: metric, validationAccuracy: report.accuracy, validationMacroAUC: report.macroAUC,
+                settings: settingsSummary)
+            try ModelFile.save(model, metadata: metadata, to: run.bestModel)
+            try Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8)
+                .write(to: run.url.appendingPathComponent("MODEL_CARD.md"), options: .atomic)
             progress.bestMetric = metric
             progress.bestEpoch = epoch
             progress.epochsWithoutImprovement = 0
@@ -214,6 +228,14 @@ public final class Trainer {
             progress.finished = true
         }
         try checkpoint()
+    }
+
+    /// The settings a reader of the model card needs to judge the result.
+    private var settingsSummary: String {
+        "\(config.optimizer.rawValue) lr \(config.learningRate), batch \(config.batchSize), \(config.epochs) epochs planned, "
+            + "freeze \(config.freeze), warmup epochs \(config.warmupEpochs), label smoothing \(config.labelSmoothing), "
+            + "class weighting \(config.classWeighting.rawValue), sampler \(config.sampler), "
+            + (config.augmentation.isIdentity ? "no augmentation" : "augmentation on") + ", seed \(config.seed)"
     }
 
     /// Metrics and mean loss of the current weights on `samples` (inference mode).
