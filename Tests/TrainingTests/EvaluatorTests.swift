@@ -7,26 +7,34 @@ import XCTest
 @testable import Training
 
 final class EvaluatorTests: XCTestCase {
-    /// A one-epoch run on 80 real images, then evaluation, TTA, calibration and prediction on it.
+    /// A one-epoch head-only run on 80 real images from the real ImageNet EfficientNet-Lite0
+    /// (so outputs depend on the image), then evaluation, TTA, calibration and prediction on it.
     func testEvaluatePredictAndCalibrateATrainedModel() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-eval-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         guard FileManager.default.fileExists(atPath: TrainerTests.ham.path) else {
             throw XCTSkip("real HAM10000 sample not found at \(TrainerTests.ham.path)")
         }
+        let weights = TrainerTests.ham.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("weights/efficientnet-lite0/efficientnet-lite0.safetensors")
+        guard FileManager.default.fileExists(atPath: weights.path) else {
+            throw XCTSkip("EfficientNet-Lite0 ImageNet weights not found at \(weights.path)")
+        }
         var dataset = try DatasetLoader.load(TrainerTests.ham)
         dataset.records = Array(dataset.records.prefix(80))
         let manifest = try Splitter.split(dataset, plan: SplitPlan(fractions: (0.6, 0.2, 0.2), seed: 5))
         var config = TrainingConfig()
         config.architecture = "efficientnet-lite0"
-        config.imageSize = 32
+        config.imageSize = 64
         config.epochs = 1
         config.batchSize = 8
-        config.freeze = .none
+        config.freeze = .all
         let run = RunDirectory(directory)
-        try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: nil, log: { _ in }).fit()
+        try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: weights, log: { _ in }).fit()
 
         let predictor = try Predictor(modelFile: run.bestModel)
+        XCTAssertEqual(predictor.metadata.inputSize, 64, "the model file records the size it was trained at")
+        XCTAssertEqual(predictor.metadata.training?.imagesPerSplit["train"], manifest.entries.filter { $0.split == "train" }.count)
         let test = manifest.records(in: "test", of: dataset)
         let plain = try Evaluator.evaluate(predictor, dataset: dataset, records: test, tta: 1, skipBadImages: false)
         XCTAssertEqual(plain.report.images, test.count)

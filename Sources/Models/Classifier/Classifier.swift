@@ -59,6 +59,19 @@ public final class Classifier: Layer {
         }
     }
 
+    /// The top-level modules up to and including `module` (named as in `stages`, such as
+    /// `architecture.camLayer`) and those after it: Grad-CAM runs the first part for the
+    /// activations it explains and differentiates the second.
+    public func split(after module: String) throws -> (prefix: [any Layer], suffix: [any Layer]) {
+        guard let index = network.children.firstIndex(where: { name, layer in
+            (name.isEmpty && !layer.parameters.isEmpty ? Self.stageName(of: layer) : name) == module
+        }) else {
+            throw NeuralNetError.invalidArgument("no top-level module '\(module)' in \(architecture.name); stages are \(stages.joined(separator: ", "))")
+        }
+        let layers = network.children.map(\.layer)
+        return (Array(layers[...index]), Array(layers[(index + 1)...]))
+    }
+
     /// An unnamed top-level module (the stem, whose parameters are `conv1.*` and `bn1.*`) is
     /// called after its first parameter's top-level name.
     private static func stageName(of module: any Layer) -> String {

@@ -7,6 +7,7 @@ import Models
 public struct Evaluation {
     public let report: EvaluationReport
     public let imageIDs: [String]
+    public let files: [URL]
     public let labels: [Int]
     /// Row-major `[images × classes]`.
     public let probabilities: [Float]
@@ -36,7 +37,8 @@ public enum Evaluator {
                                 skipBadImages: Bool, progress: (Int, Int) -> Void = { _, _ in }) throws -> Evaluation {
         let classes = predictor.metadata.classNames
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-        var ids: [String] = [], labels: [Int] = [], probabilities: [Float] = [], skipped: [SkippedImage] = []
+        var ids: [String] = [], files: [URL] = [], labels: [Int] = [], probabilities: [Float] = []
+        var skipped: [SkippedImage] = []
         let chunk = max(1, 32 / tta)
         for start in stride(from: 0, to: records.count, by: chunk) {
             var views: [RGBImage] = []
@@ -52,12 +54,14 @@ public enum Evaluator {
                     continue
                 }
                 ids.append(record.imageID)
+                files.append(dataset.url(of: record))
                 labels.append(label)
             }
             for row in try predictor.probabilities(views, tta: tta) { probabilities += row.map { Float($0) } }
             progress(min(start + chunk, records.count), records.count)
         }
         let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
-        return Evaluation(report: report, imageIDs: ids, labels: labels, probabilities: probabilities, skipped: skipped)
+        return Evaluation(report: report, imageIDs: ids, files: files, labels: labels, probabilities: probabilities,
+                          skipped: skipped)
     }
 }

@@ -30,7 +30,9 @@ enum Checkpoint {
         let named = model.namedParameters
         for (key, values) in optimizer.state(named) { try writer.add("optimizer/" + key, shape: [values.count], floats: values) }
         for (key, values) in ema?.state() ?? [:] { try writer.add("ema/" + key, shape: [values.count], floats: values) }
-        writer.metadata["progress"] = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]  // byte-identical checkpoints for identical runs
+        writer.metadata["progress"] = String(decoding: try encoder.encode(progress), as: UTF8.self)
         try writer.write(to: url)
     }
 

@@ -30,7 +30,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
         try encoder.encode(records).write(to: run.logJSON, options: .atomic)
     }
 
-    static func read(from run: RunDirectory) -> [EpochRecord] {
+    public static func read(from run: RunDirectory) -> [EpochRecord] {
         guard let data = try? Data(contentsOf: run.logJSON) else { return [] }
         return (try? JSONDecoder().decode([EpochRecord].self, from: data)) ?? []
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dermoscopy
 import Foundation
 import Inference
 import Training
@@ -14,7 +15,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Model file (best.safetensors of a run).") var model: String
     @OptionGroup var selection: SplitSelection
     @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views.") var tta = 1
-    @Option(help: "Directory for report.json and predictions.csv.") var output: String?
+    @Option(help: "Directory for report.json, predictions.csv and report.html.") var output: String?
     @Flag(help: "Skip unreadable images (listed on stderr) instead of stopping.") var skipBadImages = false
     @Flag(help: "Print JSON instead of a table.") var json = false
 
@@ -33,6 +34,13 @@ struct EvaluateCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try reportJSON.write(to: directory.appendingPathComponent("report.json"), options: .atomic)
             try Data(evaluation.isicCSV().utf8).write(to: directory.appendingPathComponent("predictions.csv"), options: .atomic)
+            let run = RunDirectory(modelURL.deletingLastPathComponent())
+            let html = evaluation.html(title: "\(predictor.metadata.architecture) — \(description)", epochs: EpochRecord.read(from: run),
+                                       intendedUse: predictor.metadata.intendedUse) { i in
+                guard let image = try? ImageDecoder.decode(contentsOf: evaluation.files[i], minimumSize: (96, 96)) else { return nil }
+                return try? JPEGEncoder.encode(Resize.shorterSideThenCenterCrop(image, size: 96))
+            }
+            try Data(html.utf8).write(to: directory.appendingPathComponent("report.html"), options: .atomic)
         }
         if json {
             print(String(decoding: reportJSON, as: UTF8.self))

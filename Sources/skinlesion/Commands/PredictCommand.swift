@@ -1,6 +1,8 @@
 import ArgumentParser
+import Dermoscopy
 import Foundation
 import Inference
+import NeuralNet
 
 /// `skinlesion predict`: every class's probability for one image, a folder (CSV), or paths
 /// typed at a prompt until end of input, as the original predict scripts did.
@@ -16,8 +18,11 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views.") var tta = 1
     @Option(help: "Flag predictions whose top probability is below this.") var lowConfidence = 0.5
     @Flag(help: "Print JSON (one object per image).") var json = false
+    @Option(help: "Write a Grad-CAM heatmap of the top class, blended over the image, to this PNG (single image only).")
+    var cam: String?
 
     func validate() throws {
+        if cam != nil, image == nil { throw ValidationError("--cam needs --image with one image file") }
         guard tta == 1 || tta == 8 else { throw ValidationError("--tta must be 1 or 8, got \(tta)") }
         guard (0...1).contains(lowConfidence) else { throw ValidationError("--low-confidence must be in [0, 1]") }
     }
@@ -32,7 +37,24 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("no file or folder at \(image)")
         }
         if isDirectory.boolValue { return try folder(URL(fileURLWithPath: image), predictor) }
-        try show(predictor.predict(URL(fileURLWithPath: image), tta: tta))
+        let url = URL(fileURLWithPath: image)
+        let prediction = try predictor.predict(url, tta: tta)
+        try show(prediction)
+        if let cam { try writeCAM(url, classIndex: prediction.classes.firstIndex(of: prediction.top)!, predictor, to: cam) }
+    }
+
+    /// Grad-CAM (Selvaraju et al. 2017) at the backbone's own target layer, over the view the
+    /// network saw.
+    private func writeCAM(_ url: URL, classIndex: Int, _ predictor: Predictor, to path: String) throws {
+        let view = try predictor.view(of: url)
+        let size = predictor.pipeline.inputSize
+        var pixels = [Float](repeating: 0, count: 3 * size * size)
+        pixels.withUnsafeMutableBufferPointer { predictor.pipeline.normalization.write(view, to: $0.baseAddress!) }
+        let heat = try GradCAM.heatmap(model: predictor.model, input: Tensor(shape: [1, 3, size, size], values: pixels),
+                                       classIndex: classIndex)
+        let overlay = HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height)
+        try PNGEncoder.encode(overlay).write(to: URL(fileURLWithPath: path), options: .atomic)
+        FileHandle.standardError.write(Data("Grad-CAM (\(predictor.model.architecture.camLayer)) written to \(path)\n".utf8))
     }
 
     /// Reads one path per line until end of input; a bad path is reported and the prompt goes on.
