@@ -23,6 +23,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Split manifest from `dataset split` (default: a new lesion-grouped 70/15/15 split, saved in the run).")
     var split: String?
 
+    @Flag(help: "Use the dataset's official train/val(/test) split instead of drawing one.")
+    var officialSplit = false
+
     @Option(help: "Architecture (see `skinlesion models`).")
     var arch = "resnet50"
 
@@ -101,7 +104,7 @@ struct TrainCommand: ParsableCommand {
             manifest = try SplitManifest.read(from: URL(fileURLWithPath: split))
             try manifest.write(to: run.split)
         } else {
-            manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed))
+            manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
