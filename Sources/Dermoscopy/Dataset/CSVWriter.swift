@@ -1,9 +1,10 @@
 import Foundation
 
 /// The writing half of `CSVReader`'s dialect: fields that could be misread (separators, quotes, line
-/// breaks, surrounding spaces) are quoted, so anything written reads back unchanged.
-enum CSVWriter {
-    static func line(_ fields: [String]) -> String {
+/// breaks, surrounding spaces) are quoted, so anything written reads back unchanged. Every CSV the tool
+/// writes (manifests, predictions, ISIC submissions) goes through it.
+public enum CSVWriter {
+    public static func line(_ fields: [String]) -> String {
         fields.map(quotedIfNeeded).joined(separator: ",")
     }
 

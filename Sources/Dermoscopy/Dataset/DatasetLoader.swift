@@ -21,6 +21,17 @@ public enum DatasetLoader {
         }
         return rows.dataset(source: source, options: options)
     }
+
+    /// Loads each path with the same options; several are merged (labels renamed through
+    /// `labelMap`, later duplicates by image id dropped and listed as problems).
+    public static func load(merging urls: [URL], options: DatasetOptions = .init(), labelMap: [String: String] = [:]) throws -> Dataset {
+        let datasets = try urls.map { try load($0, options: options) }
+        guard datasets.count > 1 else {
+            guard let only = datasets.first else { throw DatasetError(file: "", line: nil, message: "no dataset path given") }
+            return only
+        }
+        return Dataset.merged(datasets, labelMap: labelMap)
+    }
 }
 
 /// Where a dataset's labels are and what they look like.

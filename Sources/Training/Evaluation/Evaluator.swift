@@ -17,16 +17,12 @@ public struct Evaluation {
     /// model's classes upper-cased, one row per image.
     public func isicCSV() -> String {
         let classes = report.classes
-        var lines = [(["image"] + classes.map { $0.uppercased() }).joined(separator: ",")]
+        var lines = [CSVWriter.line(["image"] + classes.map { $0.uppercased() })]
         for (i, id) in imageIDs.enumerated() {
             let row = probabilities[(i * classes.count)..<((i + 1) * classes.count)].map { String(format: "%.6f", $0) }
-            lines.append(([csvField(id)] + row).joined(separator: ","))
+            lines.append(CSVWriter.line([id] + row))
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    private func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 }
 

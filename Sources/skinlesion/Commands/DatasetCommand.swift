@@ -47,8 +47,7 @@ struct DatasetArguments: ParsableArguments {
         options.labelColumn = labelColumn
         options.splitColumn = splitColumn
         options.groupColumn = groupColumn
-        let datasets = try paths.map { try DatasetLoader.load(URL(fileURLWithPath: $0), options: options) }
-        return datasets.count == 1 ? datasets[0] : Dataset.merged(datasets, labelMap: try labels())
+        return try DatasetLoader.load(merging: paths.map { URL(fileURLWithPath: $0) }, options: options, labelMap: try labels())
     }
 
     private func labels() throws -> [String: String] {

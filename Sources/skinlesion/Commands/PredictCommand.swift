@@ -77,12 +77,12 @@ struct PredictCommand: ParsableCommand {
         let extensions: Set<String> = ["jpg", "jpeg", "png"]
         let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
             .filter { extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
-        print((["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames).joined(separator: ","))
+        print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames))
         for file in files {
             do {
                 let p = try predictor.predict(file, tta: tta)
-                print(([csvField(file.path), p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
-                       + p.probabilities.map { String(format: "%.6f", $0) }).joined(separator: ","))
+                print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
+                                     + p.probabilities.map { String(format: "%.6f", $0) }))
             } catch {
                 FileHandle.standardError.write(Data("skipped \(file.path): \(error)\n".utf8))
             }
@@ -102,9 +102,5 @@ struct PredictCommand: ParsableCommand {
             print("  " + name.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "%.4f ", value)
                   + String(repeating: "█", count: Int((value * 40).rounded())))
         }
-    }
-
-    private func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 }

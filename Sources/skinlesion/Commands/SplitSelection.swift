@@ -26,8 +26,7 @@ struct SplitSelection: ParsableArguments {
         let split = self.split ?? defaultSplit
         var options = DatasetOptions()
         options.format = format
-        let loaded = try datasets.map { try DatasetLoader.load(URL(fileURLWithPath: $0), options: options) }
-        let dataset = loaded.count == 1 ? loaded[0] : Dataset.merged(loaded)
+        let dataset = try DatasetLoader.load(merging: datasets.map { URL(fileURLWithPath: $0) }, options: options)
         let beside = model.deletingLastPathComponent().appendingPathComponent("split.csv")
         let manifestURL = manifest.map { URL(fileURLWithPath: $0) } ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil)
         guard let manifestURL else { return (dataset, dataset.records, "all images") }

@@ -95,8 +95,7 @@ struct TrainCommand: ParsableCommand {
         }
         var options = DatasetOptions()
         options.format = settings.format.flatMap(DatasetFormat.init(rawValue:))
-        let loaded = try settings.dataset.map { try DatasetLoader.load(URL(fileURLWithPath: $0), options: options) }
-        let dataset = loaded.count == 1 ? loaded[0] : Dataset.merged(loaded)
+        let dataset = try DatasetLoader.load(merging: settings.dataset.map { URL(fileURLWithPath: $0) }, options: options)
         let manifest: SplitManifest
         if FileManager.default.fileExists(atPath: run.split.path) {
             manifest = try SplitManifest.read(from: run.split)
