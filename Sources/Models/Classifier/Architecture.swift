@@ -18,6 +18,17 @@ public struct Preprocessing: Codable, Sendable, Equatable {
     public static let tfLite = Preprocessing(mode: "tfLite", mean: [Float](repeating: 127.0 / 255, count: 3),
                                              std: [Float](repeating: 128.0 / 255, count: 3))
 
+    /// Keras "caffe" mode (VGG19): BGR, x − the BGR ImageNet means, no scaling; `mean` is
+    /// the RGB means over 255 and `std` 1/255, so (x/255 − mean)/std = x − 255·mean.
+    public static let caffe = Preprocessing(mode: "caffe", mean: [123.68 / 255, 116.779 / 255, 103.939 / 255],
+                                            std: [Float](repeating: 1.0 / 255, count: 3))
+
+    /// Keras "tf" mode (ResNet50V2, InceptionV3, Xception): x / 127.5 − 1.
+    public static let tf = Preprocessing(mode: "tf", mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+
+    /// Keras "torch" mode (DenseNet121): torchvision's statistics under Keras's name.
+    public static let kerasTorch = Preprocessing(mode: "kerasTorch", mean: imagenet.mean, std: imagenet.std)
+
     public var summary: String {
         "\(mode): mean \(mean.map { "\($0)" }.joined(separator: ",")) std \(std.map { "\($0)" }.joined(separator: ","))"
     }
@@ -33,6 +44,9 @@ public struct Architecture: Sendable {
     public let camLayer: String
     /// Name of the classifier module in the source framework's state dicts (`fc`, `_fc`).
     public let headName: String
+    /// Whether the published parameter count includes BatchNorm's moving mean and variance:
+    /// Keras's "Total params" does, torchvision's `sum(p.numel() for p in parameters())` does not.
+    public let countsRunningStatistics: Bool
     let featureChannels: Int
     let makeBackbone: @Sendable () throws -> [(String, any Layer)]
 
@@ -48,11 +62,11 @@ public enum Architectures {
     public static let all: [Architecture] = [
         Architecture(name: "resnet50", summary: "ResNet-50 v1.5 (torchvision)", inputSize: 224,
                      preprocessing: .imagenet, camLayer: "layer4", headName: "fc",
-                     featureChannels: ResNetConfig.resnet50.featureChannels,
+                     countsRunningStatistics: false, featureChannels: ResNetConfig.resnet50.featureChannels,
                      makeBackbone: { try ResNetConfig.resnet50.makeBackbone() }),
         Architecture(name: "efficientnet-lite0", summary: "EfficientNet-Lite0 (lukemelas names)", inputSize: 224,
                      preprocessing: .tfLite, camLayer: "_conv_head", headName: "_fc",
-                     featureChannels: EfficientNetConfig.lite0.head,
+                     countsRunningStatistics: false, featureChannels: EfficientNetConfig.lite0.head,
                      makeBackbone: { try EfficientNetConfig.lite0.makeBackbone() }),
     ]
 

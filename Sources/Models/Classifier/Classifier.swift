@@ -35,6 +35,13 @@ public final class Classifier: Layer {
         parameters.filter { $0.kind == .weight }.reduce(0) { $0 + $1.count }
     }
 
+    /// The count the architecture's source publishes: `parameterCount`, plus BatchNorm's
+    /// running statistics where the source is Keras (`Architecture.countsRunningStatistics`).
+    public var publishedParameterCount: Int {
+        guard architecture.countsRunningStatistics else { return parameterCount }
+        return parameters.filter { $0.kind != .counter }.reduce(0) { $0 + $1.count }
+    }
+
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let size = architecture.inputSize
         guard x.shape.count == 4, x.shape[1] == 3 else {

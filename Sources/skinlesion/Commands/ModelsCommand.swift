@@ -3,7 +3,8 @@ import Foundation
 import Models
 
 /// `skinlesion models`: what `--arch` accepts, with the figures a user checks a
-/// conversion against (parameter count with the 1000-class ImageNet head).
+/// conversion against (parameter count with the 1000-class ImageNet head, counted as the
+/// weights' source counts it: Keras includes BatchNorm's moving statistics).
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -15,7 +16,7 @@ struct ModelsCommand: ParsableCommand {
 
     func run() throws {
         let rows = try Architectures.all.map { arch -> [String: String] in
-            let count = try arch.build(classes: 1000, head: .linear).parameterCount
+            let count = try arch.build(classes: 1000, head: .linear).publishedParameterCount
             return ["name": arch.name, "description": arch.summary, "parameters": "\(count)",
                     "input_size": "\(arch.inputSize)", "preprocessing": arch.preprocessing.summary]
         }
