@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Models", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
     ]
 )

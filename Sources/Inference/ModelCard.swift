@@ -28,7 +28,7 @@ public enum ModelCard {
                   "",
                   "## Training", "",
                   "- Settings: \(t.settings)",
-                  "- Epochs trained: \(t.epochsTrained); model kept from epoch \(t.bestEpoch)", "",
+                  "- Epochs trained: \(t.epochsTrained); model kept from epoch \(t.bestEpoch), the best validation \(t.selectionMetric)", "",
                   "## Metrics", "",
                   "Measured on the **validation** split, which also chose the epoch, so they are optimistic. "
                   + "Report test-split figures from `skinlesion evaluate` instead.", "",

@@ -45,6 +45,9 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var validationAccuracy: Double
     public var validationMacroAUC: Double?
     public var settings: String
+    /// The validation metric that chose `bestEpoch` (absent in files from before it was
+    /// configurable, when it was always balanced accuracy).
+    public var selectedBy: String?
 
     public init(datasets: [String], splitProtocol: String, imagesPerSplit: [String: Int], classCounts: [String: Int],
                 epochsTrained: Int, bestEpoch: Int, validationBalancedAccuracy: Double, validationAccuracy: Double,
@@ -60,6 +63,9 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
         self.validationMacroAUC = validationMacroAUC
         self.settings = settings
     }
+
+    /// Words for the card: the metric that chose the epoch.
+    public var selectionMetric: String { selectedBy ?? "balanced accuracy" }
 }
 
 public struct ModelFileError: Error, CustomStringConvertible {

@@ -1,7 +1,9 @@
 import Dermoscopy
 import Foundation
+import Inference
 import Models
 import NeuralNet
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -72,6 +74,72 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.run.bestModel.path))
         XCTAssertLessThanOrEqual(straight.run.existingCheckpoints().count, 2, "only the newest checkpoints are kept")
         XCTAssertTrue(try String(contentsOf: straight.run.logCSV, encoding: .utf8).hasPrefix(EpochRecord.header))
+    }
+
+    /// Head-only without augmentation trains on cached features: the same steps on the same
+    /// samples as running the frozen backbone every time, so the same weights and metrics up
+    /// to float rounding; and a cached run stopped mid-epoch resumes bit-identically.
+    func testFrozenFeatureCacheTrainsLikeTheFullNetworkAndResumes() throws {
+        let (dataset, manifest) = try data()
+        var config = config()
+        config.freeze = .all
+        config.warmupEpochs = 0
+        config.augmentation = .none
+        config.loaderThreads = 1
+        XCTAssertTrue(config.cachesFrozenFeatures)
+        var messages: [String] = []
+        func train(_ name: String, _ config: TrainingConfig, stopAfter: Int? = nil) throws -> Trainer {
+            let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest,
+                                      run: RunDirectory(directory.appendingPathComponent(name)), weights: nil,
+                                      log: { messages.append($0) })
+            try trainer.fit(stopAfterSteps: stopAfter)
+            return trainer
+        }
+        let cached = try train("cached", config)
+        XCTAssertTrue(messages.contains { $0.contains("caching the frozen backbone's features") }, "\(messages)")
+        var uncachedConfig = config
+        uncachedConfig.featureCache = false
+        messages = []
+        let uncached = try train("uncached", uncachedConfig)
+        XCTAssertFalse(messages.contains { $0.contains("caching") })
+        for ((name, a), (_, b)) in zip(cached.model.namedParameters, uncached.model.namedParameters) where name.hasPrefix("_fc") {
+            XCTAssertLessThanOrEqual(relativeError(a.values, b.values), 1e-4, name)
+        }
+        let logs = [cached.run, uncached.run].map { EpochRecord.read(from: $0) }
+        for (a, b) in zip(logs[0], logs[1]) {
+            XCTAssertEqual(a.trainLoss, b.trainLoss, accuracy: 1e-4)
+            XCTAssertEqual(a.valLoss, b.valLoss, accuracy: 1e-4)
+        }
+
+        _ = try train("resumed", config, stopAfter: 3)
+        let resumed = try train("resumed", config)
+        for ((name, a), (_, b)) in zip(cached.model.namedParameters, resumed.model.namedParameters) {
+            XCTAssertEqual(a.values, b.values, "\(name) differs after resuming a cached run")
+        }
+    }
+
+    /// The monitored metric picks the best epoch: with the loss, an epoch is best exactly when
+    /// its validation loss is the lowest so far.
+    func testMonitoredMetricChoosesTheBestEpoch() throws {
+        let (dataset, manifest) = try data()
+        var config = config()
+        config.epochs = 4
+        config.monitor = .loss
+        config.patience = nil
+        let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest,
+                                  run: RunDirectory(directory.appendingPathComponent("loss")), weights: nil, log: { _ in })
+        let progress = try trainer.fit()
+        let records = EpochRecord.read(from: trainer.run)
+        XCTAssertEqual(records.count, 4)
+        var lowest = Double.infinity
+        for record in records {
+            XCTAssertEqual(record.best, record.valLoss < lowest, "epoch \(record.epoch)")
+            lowest = min(lowest, record.valLoss)
+        }
+        XCTAssertEqual(progress.bestMetric, lowest)
+        XCTAssertEqual(try ModelFile.load(from: trainer.run.bestModel).metadata.training?.selectedBy, "loss")
+        XCTAssertTrue(MonitoredMetric.loss.improves(0.5, on: 0.6))
+        XCTAssertFalse(MonitoredMetric.balancedAccuracy.improves(0.5, on: 0.6))
     }
 
     func testExplodingLossStopsWithAClearMessage() throws {

@@ -5,7 +5,8 @@ import Models
 import NeuralNet
 
 /// Fine-tunes a classifier on the train split of a manifest, validating on its val split after
-/// every epoch, keeping the best model by balanced accuracy (the ISIC metric), and
+/// every epoch, keeping the best model by the monitored metric (balanced accuracy, the ISIC
+/// metric, unless configured otherwise), and
 /// checkpointing so that a stopped run resumes exactly: same weights, optimizer state,
 /// schedule, sampler order, augmentations and dropout masks as if it had never stopped.
 public final class Trainer {
@@ -20,6 +21,8 @@ public final class Trainer {
     let ema: ExponentialMovingAverage?
     let loss: SoftmaxCrossEntropy
     public private(set) var progress = TrainingProgress()
+    /// Frozen features of the train and val splits, when `config.cachesFrozenFeatures`.
+    private var cachedFeatures: (train: FeatureCache, validation: FeatureCache)?
     private var records: [EpochRecord] = []
     /// Split sizes, class counts and protocol, for the model card.
     private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int])
@@ -79,7 +82,7 @@ public final class Trainer {
         let weights = config.classWeighting == .none ? nil : ClassWeights.compute(counts: counts, method: config.classWeighting)
         loss = try SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: config.labelSmoothing)
         if case .plateau(let patience) = config.schedule {
-            progress.plateau = try ReduceOnPlateau(mode: .max, patience: patience)
+            progress.plateau = try ReduceOnPlateau(mode: config.monitor.higherIsBetter ? .max : .min, patience: patience)
         }
         if let latest = run.existingCheckpoints().last {
             progress = try Checkpoint.read(into: model, optimizer: optimizer, ema: ema, from: latest)
@@ -140,15 +143,25 @@ public final class Trainer {
         options.seed = config.seed
         let loader = try DataLoader(samples: train, pipeline: pipeline, options: options)
         let sampler = EpochSampler(labels: train.map(\.label), strategy: config.sampler, seed: config.seed)
+        let head = try model.split(after: "avgpool")
+        if config.cachesFrozenFeatures, cachedFeatures == nil, !progress.finished {
+            log("head-only training without augmentation: caching the frozen backbone's features once")
+            func cache(_ samples: [LoaderSample], _ split: String) throws -> FeatureCache {
+                try FeatureCache(samples: samples, pipeline: pipeline, backbone: head.prefix, batchSize: config.batchSize,
+                                 threads: config.loaderThreads, title: "features (\(split))")
+            }
+            cachedFeatures = (try cache(train, "train"), try cache(validation, "val"))
+        }
         while !progress.finished && progress.epoch < config.epochs {
             let epoch = progress.epoch
             try model.trainFrom(stage: firstTrainableStage(epoch: epoch))
-            let batches = loader.epoch(sampler.order(epoch: epoch), epoch: epoch, startBatch: progress.batch)
+            var batches = try EpochInputs(order: sampler.order(epoch: epoch), epoch: epoch, startBatch: progress.batch,
+                                          loader: loader, cache: cachedFeatures?.train)
             var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count)
             var seen = 0
             let start = DispatchTime.now().uptimeNanoseconds
             while let batch = try batches.next() {
-                let stepLoss = try step(batch, epoch: epoch)
+                let stepLoss = try step(batch, through: cachedFeatures == nil ? [model] : head.suffix, epoch: epoch)
                 progress.epochLossSum += Double(stepLoss) * Double(batch.labels.count)
                 progress.epochImages += batch.labels.count
                 seen += batch.labels.count
@@ -169,15 +182,22 @@ public final class Trainer {
         return progress
     }
 
-    /// One optimizer step on one batch; returns its loss.
-    private func step(_ batch: Batch, epoch: Int) throws -> Float {
+    /// One optimizer step on one batch through `layers` (the whole model, or the head alone on
+    /// cached features); returns its loss.
+    private func step(_ batch: (inputs: Tensor, labels: [Int]), through layers: [any Layer], epoch: Int) throws -> Float {
         optimizer.learningRate = learningRate(epoch: epoch)
         model.reseedDropout(config.seed ^ (UInt64(progress.step) &* 0xD1B5_4A32_D192_ED03))
-        let result = try loss(logits: model.forward(batch.images, mode: .training), labels: batch.labels)
+        var logits = batch.inputs
+        for layer in layers { logits = try layer.forward(logits, mode: .training) }
+        let result = try loss(logits: logits, labels: batch.labels)
         guard result.loss.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: epoch, step: progress.step, batch: progress.batch, loss: result.loss)
         }
-        _ = try model.backward(result.gradient, needsInputGradient: false)
+        var gradient = result.gradient
+        for (index, layer) in layers.enumerated().reversed() {
+            guard let next = try layer.backward(gradient, needsInputGradient: index > 0) else { break }
+            gradient = next
+        }
         if let maxNorm = config.gradientClip { GradientClipping.clipNorm(model.parameters, maxNorm: maxNorm) }
         let named = model.namedParameters
         optimizer.step(named)
@@ -190,17 +210,18 @@ public final class Trainer {
     /// Validation, best-model keeping, early stopping, the log row and the epoch checkpoint.
     private func finishEpoch(_ epoch: Int, trainLoss: Double, imagesPerSecond: Double) throws {
         if let ema { try ema.swap(with: model.namedParameters) }
-        let (report, valLoss) = try evaluate(validation)
-        let metric = report.balancedAccuracy
-        let improved = progress.bestMetric.map { metric > $0 } ?? true
+        let (report, valLoss) = try cachedFeatures.map { try evaluate(cached: $0.validation) } ?? evaluate(validation)
+        let metric = try config.monitor.value(in: report, loss: valLoss)
+        let improved = config.monitor.improves(metric, on: progress.bestMetric)
         if improved {
             var metadata = ModelMetadata(architecture: model.architecture.name, classNames: classes, head: model.head,
                                          inputSize: pipeline.inputSize, preprocessing: model.architecture.preprocessing)
             metadata.training = TrainingSummary(
                 datasets: dataSummary.datasets, splitProtocol: dataSummary.protocol, imagesPerSplit: dataSummary.perSplit,
                 classCounts: dataSummary.classCounts, epochsTrained: epoch + 1, bestEpoch: epoch + 1,
-                validationBalancedAccuracy: metric, validationAccuracy: report.accuracy, validationMacroAUC: report.macroAUC,
-                settings: settingsSummary)
+                validationBalancedAccuracy: report.balancedAccuracy, validationAccuracy: report.accuracy,
+                validationMacroAUC: report.macroAUC, settings: settingsSummary)
+            metadata.training?.selectedBy = config.monitor.label
             try ModelFile.save(model, metadata: metadata, to: run.bestModel)
             try Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8)
                 .write(to: run.url.appendingPathComponent("MODEL_CARD.md"), options: .atomic)
@@ -215,16 +236,17 @@ public final class Trainer {
         records.append(EpochRecord(epoch: epoch + 1, stage: firstTrainableStage(epoch: epoch),
                                    learningRate: optimizer.learningRate, trainLoss: trainLoss,
                                    trainImagesPerSecond: imagesPerSecond, valLoss: valLoss, valAccuracy: report.accuracy,
-                                   valBalancedAccuracy: metric, valMacroAUC: report.macroAUC, best: improved))
+                                   valBalancedAccuracy: report.balancedAccuracy, valMacroAUC: report.macroAUC, best: improved))
         try EpochRecord.write(records, to: run)
         log(String(format: "epoch %d: train loss %.4f, val loss %.4f, val accuracy %.3f, balanced accuracy %.3f%@",
-                   epoch + 1, trainLoss, valLoss, report.accuracy, metric, improved ? " (best)" : ""))
+                   epoch + 1, trainLoss, valLoss, report.accuracy, report.balancedAccuracy,
+                   improved ? " (best \(config.monitor.label))" : ""))
         progress.epoch += 1
         progress.batch = 0
         progress.epochLossSum = 0
         progress.epochImages = 0
         if let patience = config.patience, progress.epochsWithoutImprovement >= patience {
-            log("early stopping: no better balanced accuracy for \(patience) epochs; best was epoch \((progress.bestEpoch ?? 0) + 1)")
+            log("early stopping: no better \(config.monitor.label) for \(patience) epochs; best was epoch \((progress.bestEpoch ?? 0) + 1)")
             progress.finished = true
         }
         try checkpoint()
@@ -235,7 +257,8 @@ public final class Trainer {
         "\(config.optimizer.rawValue) lr \(config.learningRate), batch \(config.batchSize), \(config.epochs) epochs planned, "
             + "freeze \(config.freeze), warmup epochs \(config.warmupEpochs), label smoothing \(config.labelSmoothing), "
             + "class weighting \(config.classWeighting.rawValue), sampler \(config.sampler), "
-            + (config.augmentation.isIdentity ? "no augmentation" : "augmentation on") + ", seed \(config.seed)"
+            + (config.augmentation.isIdentity ? "no augmentation" : "augmentation on") + ", seed \(config.seed), "
+            + "best epoch by validation \(config.monitor.label)"
     }
 
     /// Metrics and mean loss of the current weights on `samples` (inference mode).
@@ -255,6 +278,23 @@ public final class Trainer {
         }
         let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
         return (report, lossSum / Double(max(labels.count, 1)))
+    }
+
+    /// Metrics and mean loss of the current head on cached features (the same figures as
+    /// `evaluate(_:)` on the images, without recomputing the frozen backbone).
+    private func evaluate(cached: FeatureCache) throws -> (EvaluationReport, Double) {
+        let head = try model.split(after: "avgpool").suffix
+        var probabilities: [Float] = [], lossSum = 0.0
+        for start in stride(from: 0, to: cached.count, by: config.batchSize) {
+            let batch = try cached.batch(Array(start..<min(start + config.batchSize, cached.count)))
+            var logits = batch.features
+            for layer in head { logits = try layer.forward(logits, mode: .inference) }
+            let result = try loss(logits: logits, labels: batch.labels)
+            lossSum += Double(result.loss) * Double(batch.labels.count)
+            probabilities += result.probabilities
+        }
+        let input = try EvaluationInput(probabilities: probabilities, labels: cached.labels, classes: classes)
+        return (EvaluationReport.compute(input), lossSum / Double(max(cached.count, 1)))
     }
 
     /// Writes a checkpoint for the current step and keeps only the newest `keepCheckpoints`.

@@ -48,7 +48,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var classWeighting = ClassWeighting.none
     public var sampler = EpochSampler.Strategy.shuffle
     public var augmentation = AugmentationConfig.dermoscopy
-    /// Stop after this many epochs without a better validation balanced accuracy.
+    /// The validation metric that picks the best epoch, early stopping and reduce-on-plateau.
+    public var monitor = MonitoredMetric.balancedAccuracy
+    /// Stop after this many epochs without a better `monitor` value.
     public var patience: Int? = 5
     public var emaDecay: Float?
     public var gradientClip: Float?
@@ -57,8 +59,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Also checkpoint every this many steps (always at the end of each epoch).
     public var checkpointEverySteps: Int?
     public var keepCheckpoints = 2
+    /// Allows `cachesFrozenFeatures`.
+    public var featureCache = true
 
     public init() {}
+
+    /// Head-only training without augmentation sees the same frozen features every epoch, so
+    /// the trainer computes them once (`FeatureCache`) and trains the head on them.
+    /// `featureCache` turns it off (to save the memory: 4 bytes × feature width per image).
+    public var cachesFrozenFeatures: Bool { featureCache && freeze == .all && augmentation.isIdentity }
 
     /// Rejects values that would fail later, naming the field.
     public func validate() throws {

@@ -54,12 +54,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Class weights: none, inverseFrequency, effectiveNumber.") var classWeights = ClassWeighting.none
     @Option(help: "Sampling: shuffle, balanced, or oversample.") var sampler = "shuffle"
     @OptionGroup var augmentation: AugmentationArguments
-    @Option(help: "Early stopping: epochs without a better validation balanced accuracy.") var patience = 5
+    @Option(help: "Validation metric that picks the best epoch and drives early stopping: balanced-accuracy, accuracy, macro-auc, macro-f1 or loss.")
+    var monitor = MonitoredMetric.balancedAccuracy
+    @Option(help: "Early stopping: epochs without a better validation --monitor metric.") var patience = 5
     @Option(help: "Keep an exponential moving average of the weights with this decay (e.g. 0.999).") var ema: Float?
     @Option(help: "Clip the gradient norm to this value.") var gradientClip: Float?
     @Option(help: "Seed for split, initialization, shuffling, augmentation and dropout.") var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps as well as at each epoch end.") var checkpointEvery: Int?
     @Option(help: "Data-loader threads.") var loaderThreads = 1
+    @Flag(inversion: .prefixedNo, help: "With --freeze all and --augment none, compute the frozen features once and train the head on them.")
+    var featureCache = true
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
 
     @Option(help: "Run directory to write (config, split, logs, best model, checkpoints).")
@@ -110,7 +114,7 @@ struct TrainCommand: ParsableCommand {
                                   weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
         let progress = try trainer.fit()
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
-        print("best validation balanced accuracy \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
+        print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
     }
 
     private func makeConfig() throws -> TrainingConfig {
@@ -148,6 +152,8 @@ struct TrainCommand: ParsableCommand {
         }
         config.augmentation = try augmentation.config()
         config.patience = patience
+        config.monitor = monitor
+        config.featureCache = featureCache
         config.emaDecay = ema
         config.gradientClip = gradientClip
         config.seed = seed
@@ -161,3 +167,4 @@ struct TrainCommand: ParsableCommand {
 
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
 extension ClassWeighting: ExpressibleByArgument {}
+extension MonitoredMetric: ExpressibleByArgument {}
