@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
-/// (skinlesion → Inference → Models → NeuralNet → CDNNL;
+/// (skinlesion → Serving → Inference → Models → NeuralNet → CDNNL;
 /// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors).
 let package = Package(
     name: "SkinLesion",
@@ -14,6 +14,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -23,10 +26,16 @@ let package = Package(
         .target(name: "Models", dependencies: ["NeuralNet"]),
         .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
         .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
+        .target(name: "Serving", dependencies: [
+            "Dermoscopy", "Inference", "Models", "NeuralNet",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Dermoscopy", "Inference", "Models", "NeuralNet", "Training",
+                "Dermoscopy", "Inference", "Models", "NeuralNet", "Serving", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,6 +43,9 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: [
+            "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
     ]
 )

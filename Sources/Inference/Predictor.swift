@@ -41,6 +41,26 @@ public final class Predictor {
         return pipeline.view(of: decoded, training: false, rng: &unused)
     }
 
+    /// The evaluation view of image bytes that are not a file (an upload), decoded within
+    /// `limits`; `name` stands in for a path in errors.
+    public func view(of data: Data, name: String, limits: DecodeLimits) throws -> RGBImage {
+        var unused = SeededGenerator(seed: 0)
+        let size = pipeline.inputSize
+        let decoded = try ImageDecoder.decode(data, name: name, minimumSize: (size, size), limits: limits)
+        return pipeline.view(of: decoded, training: false, rng: &unused)
+    }
+
+    /// Grad-CAM (Selvaraju et al. 2017) of class `classIndex` at the backbone's own target
+    /// layer (`architecture.camLayer`), blended over the view the network saw.
+    public func camOverlay(of view: RGBImage, classIndex: Int) throws -> RGBImage {
+        let size = pipeline.inputSize
+        var pixels = [Float](repeating: 0, count: 3 * size * size)
+        pixels.withUnsafeMutableBufferPointer { pipeline.normalization.write(view, to: $0.baseAddress!) }
+        let heat = try GradCAM.heatmap(model: model, input: Tensor(shape: [1, 3, size, size], values: pixels),
+                                       classIndex: classIndex)
+        return HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height)
+    }
+
     /// Logits for evaluation views, `[views.count × classes]`, in batches of `batch`.
     public func logits(_ views: [RGBImage], batch: Int = 32) throws -> [Float] {
         let size = pipeline.inputSize, plane = 3 * size * size
@@ -57,12 +77,12 @@ public final class Predictor {
     }
 
     /// Probabilities `[views.count × classes]` averaged over `tta` dihedral views (1 or 8),
-    /// softmax at the calibration temperature.
-    public func probabilities(_ views: [RGBImage], tta: Int = 1) throws -> [[Double]] {
+    /// softmax at the calibration temperature; forward passes of at most `batch` images.
+    public func probabilities(_ views: [RGBImage], tta: Int = 1, batch: Int = 32) throws -> [[Double]] {
         guard tta == 1 || tta == 8 else { throw ModelFileError(file: "tta", message: "--tta must be 1 or 8, got \(tta)") }
         let k = metadata.classNames.count
         let expanded = tta == 1 ? views : views.flatMap { Augmenter.dihedralViews($0) }
-        let z = try logits(expanded)
+        let z = try logits(expanded, batch: batch)
         let temperature = Double(metadata.temperature ?? 1)
         return views.indices.map { i in
             var mean = [Double](repeating: 0, count: k)
@@ -78,9 +98,13 @@ public final class Predictor {
     }
 
     public func predict(_ url: URL, tta: Int = 1) throws -> Prediction {
-        let p = try probabilities([view(of: url)], tta: tta)[0]
+        prediction(image: url.path, probabilities: try probabilities([view(of: url)], tta: tta)[0])
+    }
+
+    /// The result for one image's probabilities (from `probabilities(_:tta:)`).
+    public func prediction(image: String, probabilities p: [Double]) -> Prediction {
         let best = p.indices.max { p[$0] < p[$1] }!
-        return Prediction(image: url.path, classes: metadata.classNames, probabilities: p, top: metadata.classNames[best],
+        return Prediction(image: image, classes: metadata.classNames, probabilities: p, top: metadata.classNames[best],
                           confidence: p[best], lowConfidence: p[best] < lowConfidenceThreshold,
                           calibrated: metadata.temperature != nil)
     }

@@ -46,13 +46,7 @@ struct PredictCommand: ParsableCommand {
     /// Grad-CAM (Selvaraju et al. 2017) at the backbone's own target layer, over the view the
     /// network saw.
     private func writeCAM(_ url: URL, classIndex: Int, _ predictor: Predictor, to path: String) throws {
-        let view = try predictor.view(of: url)
-        let size = predictor.pipeline.inputSize
-        var pixels = [Float](repeating: 0, count: 3 * size * size)
-        pixels.withUnsafeMutableBufferPointer { predictor.pipeline.normalization.write(view, to: $0.baseAddress!) }
-        let heat = try GradCAM.heatmap(model: predictor.model, input: Tensor(shape: [1, 3, size, size], values: pixels),
-                                       classIndex: classIndex)
-        let overlay = HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height)
+        let overlay = try predictor.camOverlay(of: predictor.view(of: url), classIndex: classIndex)
         try PNGEncoder.encode(overlay).write(to: URL(fileURLWithPath: path), options: .atomic)
         FileHandle.standardError.write(Data("Grad-CAM (\(predictor.model.architecture.camLayer)) written to \(path)\n".utf8))
     }

@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `skinlesion serve`: the web page and REST API over one model, on Hummingbird 2.
+///
+/// SIGINT and SIGTERM (or `shutdown()`) shut down gracefully: the listener closes, requests
+/// already in flight are answered, and only then does the inference queue stop.
+public final class PredictionServer: Sendable {
+    let service: PredictionService
+    private let group: ServiceGroup
+
+    /// Loads the model and binds nothing yet; `onListening` receives the bound host and port
+    /// (the real port when `options.port` is 0).
+    /// `auditLogger` receives one line per request (see `AuditLog`).
+    public init(modelFile: URL, options: ServeOptions, logger: Logger = Logger(label: "skinlesion.serve"),
+                auditLogger: Logger = Logger(label: "skinlesion.audit"),
+                onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) throws {
+        let service = try PredictionService(modelFile: modelFile, options: options, auditLogger: auditLogger)
+        self.service = service
+        let router = Router()
+        Routes(service: service).register(on: router)
+        let host = options.host
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: options.port), serverName: "skinlesion"),
+            services: [QueueLifecycle(service: service)],
+            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? options.port) },
+            logger: logger)
+        group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// Serves until a signal or `shutdown()`.
+    public func run() async throws {
+        try await group.run()
+    }
+
+    /// Starts the graceful shutdown `run()` performs on SIGTERM.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+}
+
+/// Warms the model up (readiness turns true after the first forward pass) and stops the
+/// queue at shutdown. Hummingbird shuts services down in reverse order, so this runs its
+/// shutdown after the HTTP server has drained its requests.
+private struct QueueLifecycle: Service {
+    let service: PredictionService
+
+    func run() async throws {
+        try await service.warmUp()
+        try? await gracefulShutdown()
+        service.queue.stop()
+    }
+}

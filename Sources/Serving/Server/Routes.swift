@@ -1,0 +1,167 @@
+import Dermoscopy
+import Foundation
+import Hummingbird
+import Inference
+
+/// The HTTP surface: the web page, the prediction API, model metadata, health and metrics.
+/// Every API route goes through `instrumented`, which turns failures into JSON errors and
+/// writes the metrics and the audit line.
+struct Routes {
+    let service: PredictionService
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in WebAssets.response(WebAssets.indexHTML, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in WebAssets.response(WebAssets.script, type: "text/javascript; charset=utf-8") }
+        router.get("/style.css") { _, _ in WebAssets.response(WebAssets.styleSheet, type: "text/css; charset=utf-8") }
+        router.get("/openapi.json") { _, _ in WebAssets.response(OpenAPIDocument.json, type: "application/json; charset=utf-8") }
+        router.get("/healthz") { _, _ in try JSONResponse.make(HealthResponse(status: "ok")) }
+        router.get("/readyz") { _, _ in
+            service.isReady ? try JSONResponse.make(HealthResponse(status: "ready"))
+                            : try JSONResponse.make(HealthResponse(status: "starting"), status: .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            WebAssets.response(service.metrics.render(), type: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("/v1/model") { request, context in
+            try await instrumented("/v1/model", request, context) { _, _ in (try modelResponse(), "model") }
+        }
+        router.get("/v1/model/card") { _, _ in WebAssets.response(service.card, type: "text/markdown; charset=utf-8") }
+        router.post("/v1/predict") { request, context in
+            try await instrumented("/v1/predict", request, context) { request, inputs in try await predict(&request, &inputs) }
+        }
+        router.post("/v1/predict/batch") { request, context in
+            try await instrumented("/v1/predict/batch", request, context) { request, inputs in try await predictBatch(&request, &inputs) }
+        }
+    }
+
+    /// Runs `handler` (which fills in the input digests as soon as it has the bytes, and
+    /// returns its response and a result summary), and records the request whatever happens.
+    private func instrumented(_ route: String, _ request: Request, _ context: BasicRequestContext,
+                              _ handler: (inout Request, inout [String]) async throws -> (Response, String)) async throws -> Response {
+        let start = ContinuousClock.now
+        var request = request
+        var status = 500, inputs: [String] = [], result = "error"
+        defer {
+            let seconds = (ContinuousClock.now - start).seconds
+            service.metrics.recordRequest(route: route, status: status, seconds: seconds)
+            service.audit.record(route: route, status: status, inputs: inputs, result: result, seconds: seconds)
+        }
+        do {
+            let (response, summary) = try await handler(&request, &inputs)
+            (status, result) = (Int(response.status.code), summary)
+            return response
+        } catch let error as APIError {
+            (status, result) = (Int(error.status.code), "error: \(error.message)")
+            throw error
+        } catch {
+            result = "error: \(error)"
+            throw APIError(.internalServerError, "internal error: \(error)")
+        }
+    }
+
+    private func modelResponse() throws -> Response {
+        let metadata = service.predictor.metadata
+        return try JSONResponse.make(ModelResponse(
+            model: service.identity, classes: metadata.classNames, inputSize: metadata.inputSize,
+            preprocessing: metadata.preprocessing.summary, temperature: metadata.temperature,
+            lowConfidenceThreshold: service.options.lowConfidenceThreshold, intendedUse: metadata.intendedUse,
+            card: service.card))
+    }
+
+    /// `tta` (1 or 8) and `cam` (true/false) from the query string.
+    private func options(_ request: Request) throws -> (tta: Int, cam: Bool) {
+        let query = request.uri.queryParameters
+        let tta: Int
+        switch query["tta"].map(String.init) {
+        case nil, "1": tta = 1
+        case "8": tta = 8
+        case let other?: throw APIError(.badRequest, "query parameter tta must be 1 or 8, got '\(other)'")
+        }
+        let cam: Bool
+        switch query["cam"].map({ $0.lowercased() }) {
+        case nil, "false", "0": cam = false
+        case "true", "1": cam = true
+        case let other?: throw APIError(.badRequest, "query parameter cam must be true or false, got '\(other)'")
+        }
+        return (tta, cam)
+    }
+
+    /// The body, within `maxUploadBytes` (checked against Content-Length first, then while reading).
+    private func uploads(_ request: inout Request) async throws -> [Upload] {
+        let limit = service.options.maxUploadBytes
+        let tooLarge = APIError(.contentTooLarge, "the request body is over the limit of \(limit) bytes")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            throw tooLarge
+        }
+        return try UploadReader.uploads(body: Data(buffer: buffer), contentType: request.headers[.contentType])
+    }
+
+    private func predict(_ request: inout Request, _ digests: inout [String]) async throws -> (Response, String) {
+        let start = ContinuousClock.now
+        let (tta, cam) = try options(request)
+        let uploads = try await uploads(&request)
+        digests = uploads.map { SHA256.hex($0.data) }
+        guard uploads.count == 1 else {
+            throw APIError(.badRequest, "\(uploads.count) images sent to /v1/predict, which takes one: use /v1/predict/batch")
+        }
+        let view = try service.view(of: uploads[0])
+        let decoded = ContinuousClock.now
+        guard case .probabilities(let p) = try await service.submit(.classify(views: [view], tta: tta)) else {
+            throw APIError(.internalServerError, "the model returned no probabilities")
+        }
+        let body = try await service.prediction(name: uploads[0].name, view: view, probabilities: p[0], tta: tta, cam: cam)
+        let response = try JSONResponse.make(PredictResponse(
+            prediction: body, model: service.identity, timing: timing(start, decoded),
+            intendedUse: service.predictor.metadata.intendedUse))
+        return (response, "\(body.top) \(String(format: "%.4f", body.confidence))\(body.lowConfidence ? " low-confidence" : "")")
+    }
+
+    /// Several images in one request and one queue job, so they share forward passes; an image
+    /// that cannot be read gets its own error entry without failing the others.
+    private func predictBatch(_ request: inout Request, _ digests: inout [String]) async throws -> (Response, String) {
+        let start = ContinuousClock.now
+        let (tta, cam) = try options(request)
+        guard !cam else { throw APIError(.badRequest, "cam=true is available on /v1/predict only (one image per Grad-CAM)") }
+        let uploads = try await uploads(&request)
+        digests = uploads.map { SHA256.hex($0.data) }
+        guard uploads.count <= service.options.maxBatchImages else {
+            throw APIError(.contentTooLarge, "\(uploads.count) images in one batch; the limit is \(service.options.maxBatchImages)")
+        }
+        var views: [(index: Int, view: RGBImage)] = []
+        var entries = [BatchEntry?](repeating: nil, count: uploads.count)
+        for (index, upload) in uploads.enumerated() {
+            do {
+                views.append((index, try service.view(of: upload)))
+            } catch let error as APIError {
+                entries[index] = BatchEntry(prediction: nil, error: .init(status: Int(error.status.code), message: error.message))
+            }
+        }
+        let decoded = ContinuousClock.now
+        if !views.isEmpty {
+            guard case .probabilities(let p) = try await service.submit(.classify(views: views.map(\.view), tta: tta)) else {
+                throw APIError(.internalServerError, "the model returned no probabilities")
+            }
+            for (row, item) in views.enumerated() {
+                let body = try await service.prediction(name: uploads[item.index].name, view: item.view, probabilities: p[row],
+                                                        tta: tta, cam: false)
+                entries[item.index] = BatchEntry(prediction: body, error: nil)
+            }
+        }
+        let results = entries.map { $0! }
+        let response = try JSONResponse.make(BatchResponse(results: results, model: service.identity,
+                                                           timing: timing(start, decoded),
+                                                           intendedUse: service.predictor.metadata.intendedUse))
+        let summary = results.map { $0.prediction?.top ?? "error \($0.error!.status)" }.joined(separator: ",")
+        return (response, summary)
+    }
+
+    private func timing(_ start: ContinuousClock.Instant, _ decoded: ContinuousClock.Instant) -> Timing {
+        let now = ContinuousClock.now
+        return Timing(decodeMs: (decoded - start).seconds * 1000, queueAndInferenceMs: (now - decoded).seconds * 1000,
+                      totalMs: (now - start).seconds * 1000)
+    }
+}
