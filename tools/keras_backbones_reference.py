@@ -8,9 +8,9 @@ our parameter names (torchvision's for VGG19/DenseNet121, timm's for ResNet50V2)
 * VGG19: 3x3 convs with bias, padding 1 ("same"), ReLU; a 2x2/2 max pool after each block.
   The blocks come from torchvision's `features.N` indices: after conv N, a pool follows when
   N+2 is not a conv. With the top (`classifier.0.weight` present): flatten in (C, H, W)
-  order, fc1 + ReLU, fc2 + ReLU, head; no dropout (Keras has none). If the file also holds
+  order, fc1 + ReLU, fc2 + ReLU, head; no dropout (Keras has none). If the file holds
   `keras.fc1.kernel` (Keras layout, (H*W*C, 4096)), fc1 is built the Keras way instead:
-  transpose to NHWC, flatten, MatMul with that kernel. Without the top: global average pool.
+  transpose to NHWC, flatten, MatMul with that kernel. vgg19-notop: global average pool.
 * ResNet50V2 (pre-activation): conv1 7x7/2 with bias (pads 3), then explicit zero padding 1
   and a 3x3/2 max pool (no activation in between, so padded zeros matter). Per block:
   preact = ReLU(BN(x)); shortcut = 1x1 conv with bias on preact (first block of a stage),
@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, checker, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,7 +45,6 @@ from resnet_reference import (  # noqa: E402
     ONNX_IR_VERSION,
     ONNX_OPSET,
     _GraphBuilder,
-    make_session,
     parse_shape,
     read_input,
     read_safetensors,
@@ -99,13 +99,13 @@ class _Graph(_GraphBuilder):
         return self.linear(x, f"{prefix}.{index}", output="logits")
 
 
-def vgg19(g: _Graph, x: str) -> str:
+def vgg19(g: _Graph, x: str, top: bool = True) -> str:
     convs = indices(g.weights, r"features\.(\d+)\.weight")
     for n in convs:
         x = g.relu(g.conv(x, f"features.{n}", pad=1))
         if n + 2 not in convs:
             x = g.op("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
-    if "classifier.0.weight" not in g.weights:
+    if not top:
         return g.global_pool(x)
     if "keras.fc1.kernel" in g.weights:
         flat = g.op("Flatten", [g.op("Transpose", [x], perm=[0, 2, 3, 1])], axis=1)
@@ -152,7 +152,7 @@ def densenet121(g: _Graph, x: str) -> str:
     return g.global_pool(g.relu(g.bn(x, "features.norm5")))
 
 
-BUILDERS = {"vgg19": vgg19, "vgg19-notop": vgg19, "resnet50v2": resnet50v2, "densenet121": densenet121}
+BUILDERS = {"vgg19": vgg19, "vgg19-notop": lambda g, x: vgg19(g, x, top=False), "resnet50v2": resnet50v2, "densenet121": densenet121}
 
 
 def build_onnx_model(arch: str, weights: dict[str, np.ndarray], height: int, width: int):
@@ -170,6 +170,21 @@ def build_onnx_model(arch: str, weights: dict[str, np.ndarray], height: int, wid
     return model
 
 
+def session(model) -> ort.InferenceSession:
+    """make_session's settings, less ONNX Runtime's Pad_Fusion rewrite: it folds a zero Pad
+    into the following MaxPool's pads, where padding never wins a window, so a window of
+    negative values gives its maximum instead of the padded 0. ResNet50V2's stem (conv, zero
+    pad, max pool, no ReLU in between) then differs by ~20% at the border (measured with
+    onnxruntime 1.31.1; optimizations off, or this rule off, agree with float64 NumPy)."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"],
+                                disabled_optimizers=["Pad_Fusion"])
+
+
 def cmd_onnx_logits(args: argparse.Namespace) -> None:
     weights, _ = read_safetensors(args.weights)
     weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")}
@@ -177,7 +192,7 @@ def cmd_onnx_logits(args: argparse.Namespace) -> None:
     model = build_onnx_model(args.arch, weights, *args.shape[2:])
     if args.save_onnx:
         onnx.save(model, args.save_onnx)
-    (logits,) = make_session(model, threads=2).run(["logits"], {"input": x})
+    (logits,) = session(model).run(["logits"], {"input": x})
     logits.astype("<f4").tofile(args.output)
     print(f"{args.arch} logits {logits.shape} -> {args.output}", file=sys.stderr)
 
