@@ -73,10 +73,6 @@ enum KerasBackboneParity {
         let reference = try PythonReference.readFloats(output)
         let ours = try model.forward(try Tensor(shape: [batch, 3, size, size], values: pixels), mode: .inference).toArray()
         XCTAssertEqual(ours.count, reference.count)
-        if let keep = ProcessInfo.processInfo.environment["HA_KEEP"] {
-            try PythonReference.writeFloats(ours, to: directory.appendingPathComponent("ours.bin"))
-            try? FileManager.default.copyItem(at: directory, to: URL(fileURLWithPath: keep + "-\(size)"))
-        }
         XCTAssertEqual(ours.count, batch * model.classes)
         let error = TestSupport.relativeError(ours, reference)
         print("parity \(model.architecture.name) \(batch)×3×\(size)×\(size) head \(model.head): relative error \(error)")
