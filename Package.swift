@@ -34,6 +34,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"],
+                    exclude: ["Fixtures"]),
     ]
 )

@@ -47,6 +47,9 @@ public struct Architecture: Sendable {
     /// Whether the published parameter count includes BatchNorm's moving mean and variance:
     /// Keras's "Total params" does, torchvision's `sum(p.numel() for p in parameters())` does not.
     public let countsRunningStatistics: Bool
+    /// Whether global average pooling joins backbone and head; false where the backbone
+    /// ends in vectors itself (VGG19 with its fully connected top).
+    var poolsFeatures = true
     let featureChannels: Int
     let makeBackbone: @Sendable () throws -> [(String, any Layer)]
 
@@ -68,6 +71,22 @@ public enum Architectures {
                      preprocessing: .tfLite, camLayer: "_conv_head", headName: "_fc",
                      countsRunningStatistics: false, featureChannels: EfficientNetConfig.lite0.head,
                      makeBackbone: { try EfficientNetConfig.lite0.makeBackbone() }),
+        Architecture(name: "vgg19", summary: "VGG19 with its fully connected top (Keras topology, torchvision names)",
+                     inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier.6",
+                     countsRunningStatistics: true, poolsFeatures: false, featureChannels: VGGConfig.vgg19.featureChannels,
+                     makeBackbone: { try VGGConfig.vgg19.makeBackbone() }),
+        Architecture(name: "vgg19-notop", summary: "VGG19 convolutions + global average pooling (Keras include_top=False)",
+                     inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier",
+                     countsRunningStatistics: true, featureChannels: VGGConfig.vgg19NoTop.featureChannels,
+                     makeBackbone: { try VGGConfig.vgg19NoTop.makeBackbone() }),
+        Architecture(name: "resnet50v2", summary: "ResNet50V2, pre-activation (Keras topology, timm names)", inputSize: 224,
+                     preprocessing: .tf, camLayer: "norm", headName: "head.fc",
+                     countsRunningStatistics: true, featureChannels: ResNetV2Config.resnet50v2.featureChannels,
+                     makeBackbone: { try ResNetV2Config.resnet50v2.makeBackbone() }),
+        Architecture(name: "densenet121", summary: "DenseNet-121 (Keras topology, torchvision names)", inputSize: 224,
+                     preprocessing: .kerasTorch, camLayer: "features.norm5", headName: "classifier",
+                     countsRunningStatistics: true, featureChannels: DenseNetConfig.densenet121.featureChannels,
+                     makeBackbone: { try DenseNetConfig.densenet121.makeBackbone() }),
     ]
 
     public static func named(_ name: String) throws -> Architecture {
