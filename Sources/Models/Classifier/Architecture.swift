@@ -87,6 +87,14 @@ public enum Architectures {
                      preprocessing: .kerasTorch, camLayer: "features.norm5", headName: "classifier",
                      countsRunningStatistics: true, featureChannels: DenseNetConfig.densenet121.featureChannels,
                      makeBackbone: { try DenseNetConfig.densenet121.makeBackbone() }),
+        Architecture(name: "inceptionv3", summary: "InceptionV3 (Keras topology, torchvision names)", inputSize: 299,
+                     preprocessing: .tf, camLayer: "Mixed_7c", headName: "fc",
+                     countsRunningStatistics: true, featureChannels: InceptionV3Config.keras.featureChannels,
+                     makeBackbone: { try InceptionV3Config.keras.makeBackbone() }),
+        Architecture(name: "xception", summary: "Xception (Keras topology, timm legacy_xception names)", inputSize: 299,
+                     preprocessing: .tf, camLayer: "conv4", headName: "fc",
+                     countsRunningStatistics: true, featureChannels: XceptionConfig.keras.featureChannels,
+                     makeBackbone: { try XceptionConfig.keras.makeBackbone() }),
     ]
 
     public static func named(_ name: String) throws -> Architecture {
