@@ -23,8 +23,10 @@ BatchNorm eps 1.001e-5 in ResNet50V2 and DenseNet121. All end with global averag
 (except VGG19 with its top) and the classifier head: one Linear, or the MLP head
 (`H.0` Linear, `H.1` BatchNorm1d eps 1e-5, ReLU, Dropout, ..., last Linear).
 
+InceptionV3 and Xception graphs come from inception_v3_reference.py and xception_reference.py.
+
 Usage:
-  keras_backbones_reference.py onnx-logits --arch vgg19|vgg19-notop|resnet50v2|densenet121
+  keras_backbones_reference.py onnx-logits --arch vgg19|vgg19-notop|resnet50v2|densenet121|inceptionv3|xception
       --weights W.safetensors --input X.bin --shape N,3,H,W --output Y.bin [--save-onnx M.onnx]
 """
 
@@ -41,6 +43,8 @@ import onnxruntime as ort
 from onnx import TensorProto, checker, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import inception_v3_reference  # noqa: E402
+import xception_reference  # noqa: E402
 from resnet_reference import (  # noqa: E402
     ONNX_IR_VERSION,
     ONNX_OPSET,
@@ -185,11 +189,19 @@ def session(model) -> ort.InferenceSession:
                                 disabled_optimizers=["Pad_Fusion"])
 
 
+# Architectures whose graph another module builds from the weights alone.
+SEPARATE_BUILDERS = {"inceptionv3": inception_v3_reference.build_onnx_model,
+                     "xception": xception_reference.build_onnx_model}
+
+
 def cmd_onnx_logits(args: argparse.Namespace) -> None:
     weights, _ = read_safetensors(args.weights)
     weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")}
     x = read_input(args.input, args.shape)
-    model = build_onnx_model(args.arch, weights, *args.shape[2:])
+    if args.arch in SEPARATE_BUILDERS:
+        model = SEPARATE_BUILDERS[args.arch](weights)
+    else:
+        model = build_onnx_model(args.arch, weights, *args.shape[2:])
     if args.save_onnx:
         onnx.save(model, args.save_onnx)
     (logits,) = session(model).run(["logits"], {"input": x})
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("onnx-logits", help="float32 logits from onnxruntime (inference semantics)")
-    p.add_argument("--arch", required=True, choices=sorted(BUILDERS))
+    p.add_argument("--arch", required=True, choices=sorted([*BUILDERS, *SEPARATE_BUILDERS]))
     p.add_argument("--weights", required=True, help="safetensors with our parameter names")
     p.add_argument("--input", required=True, help="raw little-endian float32 NCHW, already normalised")
     p.add_argument("--shape", required=True, type=parse_shape, help="N,3,H,W")

@@ -19,20 +19,17 @@ with onnxruntime. The graph follows `keras.applications.Xception`:
 The block structure is read from the parameter names (which `rep.i` hold separable convs,
 which blocks have `skip`), so a file with another layout fails on a missing name.
 
-Usage:
-  xception_reference.py onnx-logits --weights W.safetensors --input X.bin --shape N,3,H,W
-                                    --output Y.bin [--save-onnx model.onnx]
+Used by keras_backbones_reference.py (`onnx-logits --arch xception`), the one command-line entry
+for the Keras-topology references.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, checker, helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,10 +39,6 @@ from resnet_reference import (  # noqa: E402
     ONNX_OPSET,
     _GraphBuilder,
     detect_head,
-    make_session,
-    parse_shape,
-    read_input,
-    read_safetensors,
 )
 
 BN_EPS = 1e-3
@@ -105,31 +98,3 @@ def build_onnx_model(weights: dict[str, np.ndarray]):
                               ir_version=ONNX_IR_VERSION, producer_name="xception_reference")
     checker.check_model(model)
     return model
-
-
-def cmd_onnx_logits(args: argparse.Namespace) -> None:
-    weights, _ = read_safetensors(args.weights)
-    model = build_onnx_model(weights)
-    if args.save_onnx:
-        onnx.save(model, args.save_onnx)
-    (logits,) = make_session(model, threads=2).run(["logits"], {"input": read_input(args.input, args.shape)})
-    logits.astype("<f4").tofile(args.output)
-    print(f"logits {logits.shape} -> {args.output}", file=sys.stderr)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("onnx-logits", help="float32 logits from onnxruntime (inference semantics)")
-    p.add_argument("--weights", required=True, help="safetensors with this project's Xception names")
-    p.add_argument("--input", required=True, help="raw little-endian float32 NCHW, already preprocessed")
-    p.add_argument("--shape", required=True, type=parse_shape, help="N,3,H,W")
-    p.add_argument("--output", required=True, help="raw float32 logits [N, classes]")
-    p.add_argument("--save-onnx", help="also write the ONNX model here")
-    p.set_defaults(func=cmd_onnx_logits)
-    args = parser.parse_args(argv)
-    args.func(args)
-
-
-if __name__ == "__main__":
-    main()

@@ -4,13 +4,11 @@ import XCTest
 import TestSupport
 
 final class DenseNetTests: XCTestCase {
-    /// Keras's `DenseNet121()` total, and torchvision's `densenet121` state dict: 121
-    /// BatchNorms (stem, two per dense layer × 58, three transitions, norm5) with 5 entries
-    /// each, 120 convolutions and the classifier's weight and bias: 727 entries.
-    func testParameterCountAndTorchvisionNames() throws {
+    /// torchvision's `densenet121` state dict: 121 BatchNorms (stem, two per dense layer × 58,
+    /// three transitions, norm5) with 5 entries each, 120 convolutions and the classifier's
+    /// weight and bias: 727 entries.
+    func testTorchvisionNames() throws {
         let model = try Architectures.named("densenet121").build(classes: 1000, head: .linear)
-        XCTAssertEqual(model.publishedParameterCount, 8_062_504)
-        XCTAssertEqual(model.publishedParameterCount, try KerasLayerList.load("densenet121").total_params)
         XCTAssertEqual(model.namedParameters.count, 727)
         XCTAssertEqual(model.stages, ["features", "features.denseblock1", "features.transition1", "features.denseblock2",
                                       "features.transition2", "features.denseblock3", "features.transition3",
@@ -25,20 +23,6 @@ final class DenseNetTests: XCTestCase {
         XCTAssertEqual(shapes["features.denseblock4.denselayer16.norm1.weight"], [992])
         XCTAssertEqual(shapes["features.norm5.weight"], [1024])
         XCTAssertEqual(shapes["classifier.weight"], [1000, 1024])
-    }
-
-    func testKerasMappingCoversKerasLayerList() throws {
-        let model = try Architectures.named("densenet121").build(classes: 1000, head: .linear)
-        try KerasLayerList.load("densenet121").check(DenseNetConfig.densenet121.kerasLayers(), covers: model)
-    }
-
-    func testLogitsMatchOnnxRuntime() throws {
-        let native = try Architectures.named("densenet121").build(classes: 1000, head: .linear, seed: 1)
-        try randomizeBatchNorms(native, seed: 2)
-        XCTAssertLessThanOrEqual(try KerasBackboneParity.relativeError(native, batch: 2, size: 224, seed: 3), 1e-4)
-        let small = try Architectures.named("densenet121").build(classes: 7, head: .standard, seed: 4)
-        try randomizeBatchNorms(small, seed: 5)
-        XCTAssertLessThanOrEqual(try KerasBackboneParity.relativeError(small, batch: 3, size: 64, seed: 6), 1e-4)
     }
 
     /// A dense layer (concatenation after its input) and two of them chained, so the

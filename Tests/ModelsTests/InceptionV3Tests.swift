@@ -6,17 +6,9 @@ import XCTest
 import TestSupport
 
 final class InceptionV3Tests: XCTestCase {
-    /// Keras's `InceptionV3(weights=None).count_params()` with the 1000-class top, which
-    /// counts BatchNorm's moving statistics (and there is no γ to count).
-    func testParameterCountMatchesKeras() throws {
-        let model = try Architectures.named("inceptionv3").build(classes: 1000, head: .linear)
-        XCTAssertEqual(model.publishedParameterCount, 23_851_784)
-        XCTAssertEqual(model.publishedParameterCount, try KerasLayerFixture.load("InceptionV3").total_params)
-        XCTAssertFalse(model.namedParameters.contains { $0.name.hasSuffix("bn.weight") }, "Keras's BatchNorms have no γ")
-    }
-
     func testStagesAndCamLayer() throws {
         let model = try Architectures.named("inceptionv3").build(classes: 7)
+        XCTAssertFalse(model.namedParameters.contains { $0.name.hasSuffix("bn.weight") }, "Keras's BatchNorms have no γ")
         XCTAssertEqual(model.stages, ["Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
                                       "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d",
                                       "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "fc"])
@@ -28,44 +20,6 @@ final class InceptionV3Tests: XCTestCase {
         XCTAssertTrue(frozen.contains("Mixed_6e.branch_pool.conv.weight"))
         XCTAssertFalse(frozen.contains("Mixed_7a.branch3x3_2.conv.weight"))
         XCTAssertTrue(model.namedParameters.contains { $0.name == "Mixed_7c.branch3x3dbl_3b.bn.running_var" })
-    }
-
-    /// Every Keras layer (`conv2d_k`, `batch_normalization_k`, `predictions`) maps onto our
-    /// parameters with matching shapes, and nothing of ours is left unmapped.
-    /// Grad-CAM explains `Mixed_7c`, the last feature map (139² input → 3×3).
-    func testGradCAMExplainsLastFeatureMap() throws {
-        let model = try Architectures.named("inceptionv3").build(classes: 7)
-        try randomizeBatchNorms(model, seed: 2)
-        let x = try Tensor(shape: [1, 3, 139, 139], values: randomValues(3 * 139 * 139, seed: 5))
-        let pass = try GradCAM.backpropagate(model: model, input: x, classIndex: 3)
-        XCTAssertEqual([pass.height, pass.width], [3, 3])
-        XCTAssertEqual(pass.channels, 2048)
-        let logits = try model.forward(x, mode: .inference).toArray()
-        XCTAssertLessThanOrEqual(relativeError(pass.logits, logits), 1e-5, "Grad-CAM's pass gives the inference logits")
-        XCTAssertTrue(pass.gradient.contains { $0 != 0 })
-    }
-
-    func testKerasLayerMappingMatchesKerasLayerList() throws {
-        let model = try Architectures.named("inceptionv3").build(classes: 1000, head: .linear)
-        let fixture = try KerasLayerFixture.load("InceptionV3")
-        XCTAssertEqual(fixture.layers.count, 189)
-        fixture.check(InceptionV3Config.keras.kerasLayers(), against: model)
-    }
-
-    /// The native size once, with the ImageNet head.
-    func testLogitsMatchOnnxRuntimeAt299() throws {
-        let error = try randomWeightParityError("inceptionv3", script: "inception_v3_reference.py", batch: 2, size: 299,
-                                                head: .linear, classes: 1000, seed: 3)
-        print("parity inceptionv3 299 batch 2: relative error \(error)")
-        XCTAssertLessThanOrEqual(error, 1e-4)
-    }
-
-    /// A smaller input (every stage still has a spatial extent) with the default MLP head.
-    func testLogitsMatchOnnxRuntimeWithStandardHead() throws {
-        let error = try randomWeightParityError("inceptionv3", script: "inception_v3_reference.py", batch: 2, size: 139,
-                                                head: .standard, classes: 7, seed: 4)
-        print("parity inceptionv3 139 batch 2 standard head: relative error \(error)")
-        XCTAssertLessThanOrEqual(error, 1e-4)
     }
 
     /// A mixed module with every kind of step at small widths: a plain unit, a chain ending in

@@ -41,7 +41,8 @@ final class KerasBackboneIntegrationTests: XCTestCase {
 
     func testCamLayersGiveFeatureMapsAndInferenceLogits() throws {
         let cases: [(String, Int, [Int])] = [("vgg19-notop", 64, [512, 4, 4]), ("resnet50v2", 64, [2048, 2, 2]),
-                                             ("densenet121", 64, [1024, 2, 2]), ("vgg19", 224, [512, 14, 14])]
+                                             ("densenet121", 64, [1024, 2, 2]), ("vgg19", 224, [512, 14, 14]),
+                                             ("inceptionv3", 139, [2048, 3, 3]), ("xception", 96, [2048, 3, 3])]
         for (name, size, map) in cases {
             let model = try Architectures.named(name).build(classes: 5, head: .standard, seed: 1)
             try randomizeBatchNorms(model, seed: 2)

@@ -3,8 +3,9 @@ import XCTest
 @testable import Models
 @testable import NeuralNet
 
-/// A Keras Applications layer list written by `tools/keras_layer_list.py` (pip `keras`,
-/// `weights=None`): each weight-holding layer with its weights' names and Keras shapes.
+/// A Keras Applications layer list written by `tools/keras_layer_lists.py` (pip `keras`,
+/// `weights=None`), stored as `Fixtures/keras/<--arch name>.json`: each weight-holding layer
+/// with its class and its weights' names and Keras shapes, and Keras's "Total params".
 struct KerasLayerFixture: Decodable {
     struct Weight: Decodable {
         let name: String
@@ -17,50 +18,45 @@ struct KerasLayerFixture: Decodable {
     }
 
     let application: String
+    let keras_version: String
     let total_params: Int
     let layers: [Layer]
 
-    static func load(_ application: String) throws -> KerasLayerFixture {
+    /// The fixture of architecture `name` (`Architecture.name`, e.g. `vgg19-notop`).
+    static func load(_ name: String) throws -> KerasLayerFixture {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/keras/\(application).json")
+            .appendingPathComponent("Fixtures/keras/\(name).json")
         return try JSONDecoder().decode(KerasLayerFixture.self, from: Data(contentsOf: url))
     }
 
-    /// Our `[out, in/groups, kh, kw]` / `[out, in]` shape in Keras's layout: HWIO kernels,
-    /// `(kh, kw, in, multiplier)` depthwise kernels, `(in, out)` dense kernels.
-    static func kerasShape(of ours: [Int], kerasWeight: String) -> [Int] {
-        switch (ours.count, kerasWeight) {
-        case (4, "depthwise_kernel"): return [ours[2], ours[3], ours[0], ours[1]]
-        case (4, _): return [ours[2], ours[3], ours[1], ours[0]]
-        case (2, _): return [ours[1], ours[0]]
-        default: return ours
-        }
-    }
-
-    /// The mapping names exactly the fixture's layers, each weight of each layer maps to one of
-    /// our parameters with the same number of arrays and matching shapes, and every weight and
-    /// running statistic of `model` is claimed exactly once.
-    func check(_ mapping: [(name: String, weights: [String])], against model: Classifier,
+    /// The mapping names exactly the fixture's layers (Keras lists `model.layers` by graph
+    /// depth, the mapping in creation order, so names are compared as sets), each layer's
+    /// arrays map one to one onto our parameters with the Keras shape once laid out the Keras
+    /// way, and every weight and running statistic of `model` outside `except` is claimed
+    /// exactly once.
+    func check(_ mapping: [KerasLayer], covers model: Classifier, except: [String] = [],
                file: StaticString = #filePath, line: UInt = #line) {
         let ours = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter) })
-        let mapped = Dictionary(mapping.map { ($0.name, $0.weights) }, uniquingKeysWith: { a, _ in a })
+        let mapped = Dictionary(mapping.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(mapped.count, mapping.count, "duplicate Keras names in the mapping", file: file, line: line)
         XCTAssertEqual(Set(mapped.keys), Set(layers.map(\.name)), "Keras layer names", file: file, line: line)
         for layer in layers {
-            guard let names = mapped[layer.name] else { continue }
-            XCTAssertEqual(names.count, layer.weights.count, "\(layer.name): number of arrays", file: file, line: line)
-            for (weight, name) in zip(layer.weights, names) {
-                guard let parameter = ours[name] else {
-                    XCTFail("\(layer.name)/\(weight.name) maps to \(name), which the model does not have", file: file, line: line)
+            guard let entry = mapped[layer.name] else { continue }
+            XCTAssertEqual(entry.weights.count, layer.weights.count, "\(layer.name): number of arrays", file: file, line: line)
+            for (kerasWeight, weight) in zip(layer.weights, entry.weights) {
+                guard let parameter = ours[weight.name] else {
+                    XCTFail("\(layer.name)/\(kerasWeight.name) maps to \(weight.name), which the model does not have",
+                            file: file, line: line)
                     continue
                 }
-                XCTAssertEqual(Self.kerasShape(of: parameter.shape, kerasWeight: weight.name), weight.shape,
-                               "\(layer.name)/\(weight.name) → \(name)", file: file, line: line)
+                XCTAssertEqual(weight.layout.kerasShape(for: parameter.shape), kerasWeight.shape,
+                               "\(layer.name)/\(kerasWeight.name) → \(weight.name)", file: file, line: line)
             }
         }
-        let claimed = mapping.flatMap(\.weights)
+        let claimed = mapping.flatMap { $0.weights.map(\.name) }
         XCTAssertEqual(claimed.count, Set(claimed).count, "a parameter is mapped twice", file: file, line: line)
-        let stateful = Set(model.namedParameters.filter { $0.parameter.kind != .counter }.map(\.name))
-        XCTAssertEqual(Set(claimed), stateful, "every weight and running statistic is mapped", file: file, line: line)
+        let stateful = model.namedParameters.filter { $0.parameter.kind != .counter && !except.contains($0.name) }
+        XCTAssertEqual(Set(claimed), Set(stateful.map(\.name)), "every weight and running statistic is mapped",
+                       file: file, line: line)
     }
 }

@@ -4,10 +4,8 @@ import XCTest
 import TestSupport
 
 final class ResNetV2Tests: XCTestCase {
-    func testParameterCountAndTimmNames() throws {
+    func testTimmNames() throws {
         let model = try Architectures.named("resnet50v2").build(classes: 1000, head: .linear)
-        XCTAssertEqual(model.publishedParameterCount, 25_613_800)
-        XCTAssertEqual(model.publishedParameterCount, try KerasLayerList.load("resnet50v2").total_params)
         XCTAssertEqual(model.stages, ["stem", "stages.0", "stages.1", "stages.2", "stages.3", "norm", "head.fc"])
         let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter.shape) })
         XCTAssertEqual(shapes["stem.conv.weight"], [64, 3, 7, 7])
@@ -23,11 +21,6 @@ final class ResNetV2Tests: XCTestCase {
         XCTAssertNil(shapes["stages.0.blocks.0.conv1.bias"])
     }
 
-    func testKerasMappingCoversKerasLayerList() throws {
-        let model = try Architectures.named("resnet50v2").build(classes: 1000, head: .linear)
-        try KerasLayerList.load("resnet50v2").check(ResNetV2Config.resnet50v2.kerasLayers(), covers: model)
-    }
-
     /// Keras's stride on the last block of stages 1–3: 224 → 56 after the stem, 7 at the end.
     func testStridesSitOnTheLastBlockOfAStage() throws {
         let model = try Architectures.named("resnet50v2").build(classes: 3, head: .linear)
@@ -40,16 +33,6 @@ final class ResNetV2Tests: XCTestCase {
         XCTAssertEqual(blocks.map { $0.spatial.conv.stride }, [[1, 1], [1, 1], [2, 2]])
         XCTAssertNotNil(blocks[2].subsample)
         XCTAssertNil(blocks[1].subsample)
-    }
-
-    func testLogitsMatchOnnxRuntime() throws {
-        let native = try Architectures.named("resnet50v2").build(classes: 1000, head: .linear, seed: 1)
-        try randomizeBatchNorms(native, seed: 2)
-        XCTAssertLessThanOrEqual(try KerasBackboneParity.relativeError(native, batch: 2, size: 224, seed: 3), 1e-4)
-        // An odd size: padding and the strided blocks' rounding must agree with Keras's.
-        let small = try Architectures.named("resnet50v2").build(classes: 7, head: .standard, seed: 4)
-        try randomizeBatchNorms(small, seed: 5)
-        XCTAssertLessThanOrEqual(try KerasBackboneParity.relativeError(small, batch: 3, size: 65, seed: 6), 1e-4)
     }
 
     /// Each kind of shortcut: projection of the pre-activation, strided 1×1 max pool of the

@@ -9,15 +9,12 @@ extension InceptionV3Config {
     /// branch by branch, so the k-th unit is `conv2d_k`. The list follows that creation order,
     /// not `model.layers` (which Keras sorts by graph depth). `head` is the classifier's
     /// name, Keras's `predictions`.
-    public func kerasLayers(head: String = "fc") -> [(name: String, weights: [String])] {
-        var layers: [(name: String, weights: [String])] = []
-        for (index, path) in unitPaths.enumerated() {
+    public func kerasLayers(head: String = "fc") -> [KerasLayer] {
+        unitPaths.enumerated().flatMap { index, path -> [KerasLayer] in
             let suffix = index == 0 ? "" : "_\(index)"
-            layers.append(("conv2d" + suffix, ["\(path).conv.weight"]))
-            layers.append(("batch_normalization" + suffix, ["bias", "running_mean", "running_var"].map { "\(path).bn.\($0)" }))
-        }
-        layers.append(("predictions", ["\(head).weight", "\(head).bias"]))
-        return layers
+            return [.conv("conv2d" + suffix, path + ".conv", bias: false),
+                    .batchNorm("batch_normalization" + suffix, path + ".bn", scale: false)]
+        } + [.dense("predictions", head)]
     }
 
     /// Dotted module paths of every convolution unit, in network order.

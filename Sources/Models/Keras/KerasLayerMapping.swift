@@ -16,9 +16,17 @@ public struct KerasLayer: Sendable, Equatable {
         KerasLayer(name, [KerasWeight(ours + ".weight", .convKernel)] + (bias ? [KerasWeight(ours + ".bias", .vector)] : []))
     }
 
-    /// `BatchNormalization` with scale and center: γ, β, moving mean, moving variance.
-    public static func batchNorm(_ name: String, _ ours: String) -> KerasLayer {
-        KerasLayer(name, ["weight", "bias", "running_mean", "running_var"].map { KerasWeight(ours + "." + $0, .vector) })
+    /// `BatchNormalization`: γ (unless `scale: false`, as in InceptionV3), β, moving mean,
+    /// moving variance, in Keras's order.
+    public static func batchNorm(_ name: String, _ ours: String, scale: Bool = true) -> KerasLayer {
+        KerasLayer(name, (scale ? ["weight"] : []).map { KerasWeight(ours + "." + $0, .vector) }
+                   + ["bias", "running_mean", "running_var"].map { KerasWeight(ours + "." + $0, .vector) })
+    }
+
+    /// `SeparableConv2D` without bias: the depthwise kernel, then the 1×1 pointwise kernel.
+    public static func separableConv(_ name: String, depthwise: String, pointwise: String) -> KerasLayer {
+        KerasLayer(name, [KerasWeight(depthwise + ".weight", .depthwiseKernel),
+                          KerasWeight(pointwise + ".weight", .convKernel)])
     }
 
     /// `Dense`: kernel and bias; `layout` says how the kernel's rows are ordered.
@@ -44,6 +52,10 @@ public enum KerasWeightLayout: Sendable, Equatable {
     case vector
     /// `Conv2D` kernel (kh, kw, in, out), ours `[out, in, kh, kw]`.
     case convKernel
+    /// `DepthwiseConv2D` / `SeparableConv2D` depthwise kernel (kh, kw, in, multiplier), ours
+    /// `[in·multiplier, 1, kh, kw]` with output channel c·multiplier + m (oneDNN's grouped
+    /// layout, one group per input channel). Multiplier 1 is all our architectures use.
+    case depthwiseKernel
     /// `Dense` kernel (in, out), ours `[out, in]`.
     case denseKernel
     /// A `Dense` kernel right after Keras's `Flatten` of an (H, W, C) feature map: its rows
@@ -56,6 +68,7 @@ public enum KerasWeightLayout: Sendable, Equatable {
         switch self {
         case .vector: return ours
         case .convKernel: return ours.count == 4 ? [ours[2], ours[3], ours[1], ours[0]] : ours
+        case .depthwiseKernel: return ours.count == 4 ? [ours[2], ours[3], ours[0], ours[1]] : ours
         case .denseKernel, .flattenedDenseKernel: return ours.count == 2 ? [ours[1], ours[0]] : ours
         }
     }

@@ -8,14 +8,11 @@ extension XceptionConfig {
     /// units are `block14_sepconv1`/`_sepconv2`. The shortcut convolutions are unnamed in
     /// Keras: `conv2d`, `conv2d_1`, … and `batch_normalization`, … in creation order (Keras 3
     /// in a fresh session; Keras 2 files start at `_1`). `head` is Keras's `predictions`.
-    public func kerasLayers(head: String = "fc") -> [(name: String, weights: [String])] {
-        func bn(_ prefix: String) -> [String] {
-            ["weight", "bias", "running_mean", "running_var"].map { "\(prefix).\($0)" }
-        }
-        var layers: [(name: String, weights: [String])] = []
+    public func kerasLayers(head: String = "fc") -> [KerasLayer] {
+        var layers: [KerasLayer] = []
         for index in stem.indices {
             let keras = "block1_conv\(index + 1)"
-            layers += [(keras, ["conv\(index + 1).weight"]), (keras + "_bn", bn("bn\(index + 1)"))]
+            layers += [.conv(keras, "conv\(index + 1)", bias: false), .batchNorm(keras + "_bn", "bn\(index + 1)")]
         }
         var (shortcuts, channels) = (0, stem.last!)
         for (index, block) in blocks.enumerated() {
@@ -23,21 +20,22 @@ extension XceptionConfig {
             defer { channels = block.channels }
             if block.stride != 1 || channels != block.channels {
                 let suffix = shortcuts == 0 ? "" : "_\(shortcuts)"
-                layers += [("conv2d" + suffix, ["\(ours).skip.weight"]), ("batch_normalization" + suffix, bn("\(ours).skipbn"))]
+                layers += [.conv("conv2d" + suffix, ours + ".skip", bias: false),
+                           .batchNorm("batch_normalization" + suffix, ours + ".skipbn")]
                 shortcuts += 1
             }
             for unit in 0..<block.repeats {
                 let position = 3 * unit + (block.startsWithReLU ? 1 : 0)
-                let sepconv = "\(keras)_sepconv\(unit + 1)"
-                layers += [(sepconv, ["\(ours).rep.\(position).conv1.weight", "\(ours).rep.\(position).pointwise.weight"]),
-                           (sepconv + "_bn", bn("\(ours).rep.\(position + 1)"))]
+                let sepconv = "\(keras)_sepconv\(unit + 1)", rep = "\(ours).rep.\(position)"
+                layers += [.separableConv(sepconv, depthwise: rep + ".conv1", pointwise: rep + ".pointwise"),
+                           .batchNorm(sepconv + "_bn", "\(ours).rep.\(position + 1)")]
             }
         }
-        for (index, _) in exit.enumerated() {
+        for index in exit.indices {
             let (number, keras) = (stem.count + index + 1, "block\(blocks.count + 2)_sepconv\(index + 1)")
-            layers += [(keras, ["conv\(number).conv1.weight", "conv\(number).pointwise.weight"]), (keras + "_bn", bn("bn\(number)"))]
+            layers += [.separableConv(keras, depthwise: "conv\(number).conv1", pointwise: "conv\(number).pointwise"),
+                       .batchNorm(keras + "_bn", "bn\(number)")]
         }
-        layers.append(("predictions", ["\(head).weight", "\(head).bias"]))
-        return layers
+        return layers + [.dense("predictions", head)]
     }
 }
