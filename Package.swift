@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
 /// (skinlesion → Serving → Inference → Models → NeuralNet → CDNNL;
-/// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors).
+/// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors;
+/// KerasImport → Models and CHDF5, HDF5 for Keras weight files).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -24,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
         .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
+        .target(name: "KerasImport", dependencies: ["CHDF5", "Models", "NeuralNet"]),
         .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
         .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
         .target(name: "Serving", dependencies: [
@@ -35,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Dermoscopy", "Inference", "Models", "NeuralNet", "Serving", "Training",
+                "Dermoscopy", "Inference", "KerasImport", "Models", "NeuralNet", "Serving", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +49,7 @@ let package = Package(
         .testTarget(name: "ServingTests", dependencies: [
             "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "KerasImport", "Models", "NeuralNet", "TestSupport"],
+                    exclude: ["Fixtures"]),
     ]
 )

@@ -7,7 +7,9 @@ struct SkinLesion: AsyncParsableCommand {
         abstract: "Train, evaluate, explain and serve CNN classifiers for dermatoscopic images.",
         discussion: "Research use only: SkinLesion is not a medical device and does not diagnose.",
         version: version,
-        subcommands: [ModelsCommand.self, DatasetCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self, PredictCommand.self, ServeCommand.self, CardCommand.self, BenchCommand.self, BenchDecodeCommand.self, BenchLoaderCommand.self]
+        subcommands: [ModelsCommand.self, DatasetCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self,
+                      PredictCommand.self, ServeCommand.self, CardCommand.self, ImportCommand.self, BenchCommand.self,
+                      BenchDecodeCommand.self, BenchLoaderCommand.self]
     )
 
     /// This build's version, recorded in every run directory.

@@ -47,8 +47,19 @@ public struct Architecture: Sendable {
     /// Whether the published parameter count includes BatchNorm's moving mean and variance:
     /// Keras's "Total params" does, torchvision's `sum(p.numel() for p in parameters())` does not.
     public let countsRunningStatistics: Bool
-    let featureChannels: Int
+    /// Whether global average pooling joins backbone and head; false where the backbone
+    /// ends in vectors itself (VGG19 with its fully connected top).
+    var poolsFeatures = true
+    public let featureChannels: Int
     let makeBackbone: @Sendable () throws -> [(String, any Layer)]
+    /// Keras Applications' weight-holding layers given the head's name; see `kerasLayers`.
+    var kerasTable: (@Sendable (_ head: String) -> [KerasLayer])? = nil
+
+    /// Where Keras Applications' weights go: every weight-holding Keras layer with our names,
+    /// the 1000-class `predictions` Dense onto `headName`. Nil where Keras has no such model
+    /// with our topology: Keras's ResNet50 has convolution biases that torchvision's lacks,
+    /// and Keras has no EfficientNet-Lite0.
+    public var kerasLayers: [KerasLayer]? { kerasTable?(headName) }
 
     /// Builds the network with `classes` outputs, initialised from `seed`.
     public func build(classes: Int, head: HeadConfig = .standard, seed: UInt64 = 0) throws -> Classifier {
@@ -68,6 +79,36 @@ public enum Architectures {
                      preprocessing: .tfLite, camLayer: "_conv_head", headName: "_fc",
                      countsRunningStatistics: false, featureChannels: EfficientNetConfig.lite0.head,
                      makeBackbone: { try EfficientNetConfig.lite0.makeBackbone() }),
+        Architecture(name: "vgg19", summary: "VGG19 with its fully connected top (Keras topology, torchvision names)",
+                     inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier.6",
+                     countsRunningStatistics: true, poolsFeatures: false, featureChannels: VGGConfig.vgg19.featureChannels,
+                     makeBackbone: { try VGGConfig.vgg19.makeBackbone() },
+                     kerasTable: { VGGConfig.vgg19.kerasLayers(head: $0) }),
+        Architecture(name: "vgg19-notop", summary: "VGG19 convolutions + global average pooling (Keras include_top=False)",
+                     inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier",
+                     countsRunningStatistics: true, featureChannels: VGGConfig.vgg19NoTop.featureChannels,
+                     makeBackbone: { try VGGConfig.vgg19NoTop.makeBackbone() },
+                     kerasTable: { VGGConfig.vgg19NoTop.kerasLayers(head: $0) }),
+        Architecture(name: "resnet50v2", summary: "ResNet50V2, pre-activation (Keras topology, timm names)", inputSize: 224,
+                     preprocessing: .tf, camLayer: "norm", headName: "head.fc",
+                     countsRunningStatistics: true, featureChannels: ResNetV2Config.resnet50v2.featureChannels,
+                     makeBackbone: { try ResNetV2Config.resnet50v2.makeBackbone() },
+                     kerasTable: { ResNetV2Config.resnet50v2.kerasLayers(head: $0) }),
+        Architecture(name: "densenet121", summary: "DenseNet-121 (Keras topology, torchvision names)", inputSize: 224,
+                     preprocessing: .kerasTorch, camLayer: "features.norm5", headName: "classifier",
+                     countsRunningStatistics: true, featureChannels: DenseNetConfig.densenet121.featureChannels,
+                     makeBackbone: { try DenseNetConfig.densenet121.makeBackbone() },
+                     kerasTable: { DenseNetConfig.densenet121.kerasLayers(head: $0) }),
+        Architecture(name: "inceptionv3", summary: "InceptionV3 (Keras topology, torchvision names)", inputSize: 299,
+                     preprocessing: .tf, camLayer: "Mixed_7c", headName: "fc",
+                     countsRunningStatistics: true, featureChannels: InceptionV3Config.keras.featureChannels,
+                     makeBackbone: { try InceptionV3Config.keras.makeBackbone() },
+                     kerasTable: { InceptionV3Config.keras.kerasLayers(head: $0) }),
+        Architecture(name: "xception", summary: "Xception (Keras topology, timm legacy_xception names)", inputSize: 299,
+                     preprocessing: .tf, camLayer: "conv4", headName: "fc",
+                     countsRunningStatistics: true, featureChannels: XceptionConfig.keras.featureChannels,
+                     makeBackbone: { try XceptionConfig.keras.makeBackbone() },
+                     kerasTable: { XceptionConfig.keras.kerasLayers(head: $0) }),
     ]
 
     public static func named(_ name: String) throws -> Architecture {

@@ -18,8 +18,9 @@ public final class Classifier: Layer {
         self.architecture = architecture
         self.classes = classes
         self.head = head
-        let modules = backbone + [("avgpool", GlobalAvgPool() as any Layer),
-                                  (architecture.headName, try head.build(inFeatures: featureChannels, classes: classes, seed: seed))]
+        let pooling: [(String, any Layer)] = architecture.poolsFeatures ? [("avgpool", GlobalAvgPool())] : []
+        let modules = backbone + pooling
+            + [(architecture.headName, try head.build(inFeatures: featureChannels, classes: classes, seed: seed))]
         network = Sequential(modules)
         network.skipsFrozenPrefix = true
         stages = modules.compactMap { name, layer in

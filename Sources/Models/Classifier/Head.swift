@@ -11,7 +11,10 @@ public enum HeadConfig: Sendable, Equatable, Codable {
     case mlp(hidden: [Int], dropout: Float)
 
     /// The seeds' head: GAP → Dense(256) + BN + ReLU + Dropout(0.5) → Dense(N).
-    public static let standard = HeadConfig.mlp(hidden: [256], dropout: 0.5)
+    public static let standard = HeadConfig.mlp(hidden: [256], dropout: standardDropout)
+    public static let standardDropout: Float = 0.5
+    /// The hidden layers' BatchNorm ε, PyTorch's BatchNorm1d default.
+    public static let batchNormEpsilon: Float = 1e-5
 
     func build(inFeatures: Int, classes: Int, seed: UInt64) throws -> any Layer {
         guard classes >= 2 else { throw NeuralNetError.invalidArgument("a classifier needs at least 2 classes, got \(classes)") }
@@ -25,7 +28,7 @@ public enum HeadConfig: Sendable, Equatable, Codable {
             var layers: [(String, any Layer)] = []
             var width = inFeatures
             for (index, size) in hidden.enumerated() {
-                layers += [("\(layers.count)", try Linear(width, size)), ("\(layers.count + 1)", try BatchNorm(size)),
+                layers += [("\(layers.count)", try Linear(width, size)), ("\(layers.count + 1)", try BatchNorm(size, epsilon: Self.batchNormEpsilon)),
                            ("\(layers.count + 2)", Activation(.relu)),
                            ("\(layers.count + 3)", try Dropout(dropout, seed: seed &+ UInt64(index)))]
                 width = size

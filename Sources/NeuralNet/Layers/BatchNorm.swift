@@ -9,10 +9,16 @@ import CDNNL
 /// (`usesRunningStatistics`): running statistics even while training, with gradients still
 /// flowing through, which is how Keras fine-tunes a backbone whose BatchNorm stays in
 /// inference mode.
+///
+/// `scale: false` drops γ (Keras's `BatchNormalization(scale=False)`, as InceptionV3 uses
+/// it): the normalisation is followed by the shift β only, and `weight` is a fixed γ = 1 that
+/// is neither in the state dict nor trained.
 public final class BatchNorm: Layer {
     public let channels: Int
     public let epsilon: Float
     public let momentum: Float
+    /// Whether γ is a learned parameter (`weight`); false for Keras's `scale=False`.
+    public let scaled: Bool
     public let weight: Parameter
     public let bias: Parameter
     public let runningMean: Parameter
@@ -22,9 +28,10 @@ public final class BatchNorm: Layer {
 
     private var saved: (x: Tensor, mean: Tensor, variance: Tensor, flags: UInt32, forward: Primitive)?
 
-    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, scale: Bool = true) throws {
         guard channels > 0 else { throw NeuralNetError.invalidArgument("BatchNorm needs a positive channel count, got \(channels)") }
         self.channels = channels
+        scaled = scale
         self.epsilon = epsilon
         self.momentum = momentum
         weight = try Parameter(shape: [channels], values: [Float](repeating: 1, count: channels))
@@ -35,8 +42,8 @@ public final class BatchNorm: Layer {
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {
-        [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar),
-         ("num_batches_tracked", numBatchesTracked)]
+        (scaled ? [("weight", weight)] : []) + [("bias", bias), ("running_mean", runningMean), ("running_var", runningVar),
+                                                 ("num_batches_tracked", numBatchesTracked)]
     }
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
@@ -47,7 +54,7 @@ public final class BatchNorm: Layer {
         if !global && x.count / channels < 2 {
             throw NeuralNetError.invalidShape("BatchNorm(\(channels)) needs more than one value per channel to train, got \(x.shape)")
         }
-        let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | (global ? dnnl_use_global_stats.rawValue : 0)
+        let flags = (scaled ? dnnl_use_scale.rawValue : 0) | dnnl_use_shift.rawValue | (global ? dnnl_use_global_stats.rawValue : 0)
         let prop = mode == .training ? dnnl_forward_training : dnnl_forward_inference
         let primitive = try Engine.shared.primitive("bn_fwd|\(x.md.key)|\(prop.rawValue)|\(flags)|\(epsilon)") {
             var op = dnnl_batch_normalization_desc_t()
@@ -58,8 +65,9 @@ public final class BatchNorm: Layer {
         let y = try Tensor(md: primitive.md(dnnl_query_dst_md))
         let mean = global ? runningMean.value : try Tensor(md: .plain([channels]))
         let variance = global ? runningVar.value : try Tensor(md: .plain([channels]))
-        try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, y), (CDNNL_ARG_SCALE, weight.value),
-                               (CDNNL_ARG_SHIFT, bias.value), (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)])
+        try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, y), (CDNNL_ARG_SHIFT, bias.value),
+                               (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)]
+                              + (scaled ? [(CDNNL_ARG_SCALE, weight.value)] : []))
         if !global { updateRunningStatistics(mean: mean, variance: variance, perChannel: x.count / channels) }
         saved = mode == .training ? (x, mean, variance, flags, primitive) : nil
         return y
@@ -96,10 +104,10 @@ public final class BatchNorm: Layer {
         let dScale = try Tensor(md: .plain([channels]))
         let dShift = try Tensor(md: .plain([channels]))
         try primitive.execute([(CDNNL_ARG_SRC, s.x), (CDNNL_ARG_MEAN, s.mean), (CDNNL_ARG_VARIANCE, s.variance),
-                               (CDNNL_ARG_SCALE, weight.value), (CDNNL_ARG_SHIFT, bias.value),
-                               (CDNNL_ARG_DIFF_DST, gradient), (CDNNL_ARG_DIFF_SRC, dx),
-                               (CDNNL_ARG_DIFF_SCALE, dScale), (CDNNL_ARG_DIFF_SHIFT, dShift)])
-        if weight.trainable { weight.grad = dScale }
+                               (CDNNL_ARG_SHIFT, bias.value), (CDNNL_ARG_DIFF_DST, gradient), (CDNNL_ARG_DIFF_SRC, dx),
+                               (CDNNL_ARG_DIFF_SHIFT, dShift)]
+                              + (scaled ? [(CDNNL_ARG_SCALE, weight.value), (CDNNL_ARG_DIFF_SCALE, dScale)] : []))
+        if scaled && weight.trainable { weight.grad = dScale }
         if bias.trainable { bias.grad = dShift }
         return needsInputGradient ? dx : nil
     }
@@ -110,7 +118,7 @@ public final class BatchNorm: Layer {
         var scale = [Float](repeating: 0, count: channels)
         var shift = [Float](repeating: 0, count: channels)
         for c in 0..<channels {
-            scale[c] = weight.storage[c] / (runningVar.storage[c] + epsilon).squareRoot()
+            scale[c] = (scaled ? weight.storage[c] : 1) / (runningVar.storage[c] + epsilon).squareRoot()
             shift[c] = bias.storage[c] - runningMean.storage[c] * scale[c]
         }
         return (scale, shift)

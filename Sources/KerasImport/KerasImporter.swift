@@ -1,0 +1,66 @@
+import Foundation
+import Models
+import NeuralNet
+
+/// Converts a Keras model's weights into one of our classifiers: the architecture's Keras
+/// mapping for the backbone, `KerasHead` for the classifier, layouts converted exactly.
+public enum KerasImporter {
+    public struct Result {
+        public let model: Classifier
+        public let format: KerasWeightFile.Format
+        /// Keras layers read, backbone and head.
+        public let layerCount: Int
+    }
+
+    public static func load(_ url: URL, architecture: Architecture) throws -> Result {
+        try convert(KerasWeightFile(contentsOf: url), architecture: architecture)
+    }
+
+    public static func convert(_ file: KerasWeightFile, architecture: Architecture) throws -> Result {
+        guard let mapping = architecture.kerasLayers else {
+            throw KerasImportError(file: file.file, "\(architecture.name) has no Keras counterpart to import from "
+                                   + "(Keras architectures: \(Architectures.all.filter { $0.kerasLayers != nil }.map(\.name).joined(separator: ", ")))")
+        }
+        // The backbone is everything the mapping puts outside the head; the head is whatever
+        // Dense/BatchNormalization layers are left, Keras's `predictions` or the user's own.
+        let headPrefix = architecture.headName + "."
+        let backbone = mapping.filter { !$0.weights.allSatisfy { $0.name.hasPrefix(headPrefix) } }
+        let matching = try KerasLayerMatching(file: file, mapping: backbone)
+        let head = try KerasHead(layers: matching.unclaimed, featureChannels: architecture.featureChannels,
+                                 headName: architecture.headName, file: file.file)
+        let model = try architecture.build(classes: head.classes, head: head.config)
+        let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter) })
+        var assigned = Set<String>()
+        for (keras, ours) in matching.pairs + head.assignments {
+            guard keras.arrays.count == ours.weights.count else {
+                throw KerasImportError(file: file.file, "Keras layer '\(keras.name)' has \(keras.arrays.count) arrays "
+                                       + "\(keras.arrays.map(\.shape)), \(architecture.name) expects \(ours.weights.count) "
+                                       + "(\(ours.weights.map(\.name).joined(separator: ", ")))")
+            }
+            for (array, weight) in zip(keras.arrays, ours.weights) {
+                guard let parameter = parameters[weight.name] else {
+                    throw KerasImportError(file: file.file, "\(architecture.name) has no parameter \(weight.name) for "
+                                           + "Keras layer '\(keras.name)'")
+                }
+                let expected = weight.layout.kerasShape(for: parameter.shape)
+                guard array.shape == expected else {
+                    throw KerasImportError(file: file.file, "Keras layer '\(keras.name)' array \(array.name) has shape "
+                                           + "\(array.shape), \(architecture.name)'s \(weight.name) needs \(expected)")
+                }
+                var values = weight.layout.ourValues(fromKeras: array.values, shape: array.shape)
+                // Our head's BatchNorm has PyTorch's ε, Keras's default is 1e-3: adding the
+                // difference to the moving variance gives Keras's var + ε exactly as stored.
+                if weight.name.hasPrefix(headPrefix), weight.name.hasSuffix(".running_var") {
+                    values = values.map { $0 + KerasHead.kerasEpsilon - HeadConfig.batchNormEpsilon }
+                }
+                try parameter.assign(values)
+                assigned.insert(weight.name)
+            }
+        }
+        let missing = model.namedParameters.filter { $0.parameter.kind != .counter && !assigned.contains($0.name) }
+        guard missing.isEmpty else {
+            throw KerasImportError(file: file.file, "no Keras weights for \(missing.map(\.name).joined(separator: ", "))")
+        }
+        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count)
+    }
+}
