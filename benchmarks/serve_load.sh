@@ -15,7 +15,7 @@ command -v wrk >/dev/null || { echo "wrk not installed (apt-get install wrk)" >&
 out=$(mktemp -d "${TMPDIR:-/tmp}/skinlesion-serve-load.XXXXXX")
 swift build -c release >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
 bin=.build/release/skinlesion
-image=$(ls "$data"/HAM10000_images_part_1/*.jpg | head -1)
+image=$(find "$data/HAM10000_images_part_1" -name "*.jpg" | sort | sed -n 1p)
 
 # A servable model of the architecture: one head-only epoch on the sample (the weights do not
 # change the speed; this only makes a genuine model file).
@@ -27,7 +27,7 @@ image=$(ls "$data"/HAM10000_images_part_1/*.jpg | head -1)
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "serving" "$out/serve.log" && break; sleep 0.2; done
-url=$(grep -o 'http://[0-9.:]*' "$out/serve.log" | head -1)
+url=$(grep -m1 -o 'http://[0-9.:]*' "$out/serve.log")
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.2; done
 
 cat >"$out/post.lua" <<LUA
