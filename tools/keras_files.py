@@ -11,25 +11,34 @@ and `model.save("m.keras")`):
   datasets below the group (`<layer>/kernel:0`). A nested model (`--nest NAME`) is one group
   whose `weight_names` lists its layers' arrays, trainable ones first.
 * keras2-model: the same below `model_weights` (variable-length strings, as Keras 3's legacy
-  writer uses), plus a `model_config` attribute.
+  writer uses), plus the `model_config` attribute in Keras 2's layout (inbound nodes as
+  `[[name, 0, 0, {}]]`, `output_layers` a list of outputs).
 * keras3-weights: `layers/<key>/vars/0..n`, `key` from the class (`conv2d`, `conv2d_1`, ...,
   per container), the layer's name in the `name` attribute of `vars`; a nested model under
   `layers/functional/layers/...`.
-* keras3-archive: a zip (stored, as Python's zipfile writes by default) of `config.json`,
-  `metadata.json` and `model.weights.h5`.
+* keras3-archive: a zip (stored, as Python's zipfile writes by default) of `config.json`
+  (Keras 3's layout: inbound nodes as `{"args": [__keras_tensor__ ...]}`, one output as
+  `[name, 0, 0]`), `metadata.json` and `model.weights.h5`.
+
+The model configuration (`--head-config`, the layers after the backbone as the test wants
+them) stands the backbone in as one layer named `--feature-layer`, the Keras layer that ends
+it, after an InputLayer: the importer reads the configuration from the output back to that
+layer only. With `--nest` the backbone is a nested Functional model inside a Sequential,
+as `Sequential([DenseNet121(...), GlobalAveragePooling2D(), ...])` saves.
 
 What goes where comes from a JSON mapping written by the test (Keras layer name, class, and our
 parameter name and layout for each array) and each backbone layer's Keras weight names and
 shapes from the real Keras layer-list fixture. Layouts are converted here with NumPy:
 conv (out, in, kh, kw) -> (kh, kw, in, out); depthwise (c*m, 1, kh, kw) -> (kh, kw, c, m);
 dense (out, in) -> (in, out); `flattened:H,W,C`: Keras flattens (h, w, c), we (c, h, w).
-A head BatchNorm (`"headBatchNorm": true`) gets its variance lowered by 1e-3 - 1e-5, the
-difference between Keras's and our epsilon, which the import adds back.
+A head BatchNorm (`"headBatchNorm": true`) gets its variance lowered by eps - 1e-5, the
+difference between its Keras epsilon (from the head configuration, else Keras's default 1e-3)
+and ours, which the import adds back.
 
 Usage:
   keras_files.py write --weights W.safetensors --mapping M.json --fixture F.json --layout L
                        --output OUT [--nest NAME] [--keras2-names] [--counter-offset N]
-                       [--drop LAYER] [--corrupt LAYER]
+                       [--drop LAYER] [--corrupt LAYER] [--head-config H.json --feature-layer NAME]
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ AUTO = re.compile(r"^(conv2d|batch_normalization|dense|separable_conv2d|depthwis
 WEIGHT_NAMES = {"Dense": ["kernel", "bias"], "BatchNormalization": ["gamma", "beta", "moving_mean", "moving_variance"]}
 SNAKE = {"Conv2D": "conv2d", "BatchNormalization": "batch_normalization", "Dense": "dense",
          "SeparableConv2D": "separable_conv2d", "DepthwiseConv2D": "depthwise_conv2d"}
-HEAD_EPSILON_SHIFT = np.float32(1e-3 - 1e-5)
+KERAS_EPSILON, OUR_EPSILON = 1e-3, 1e-5
 
 
 def to_keras(value: np.ndarray, layout: str) -> np.ndarray:
@@ -82,8 +91,16 @@ def rename(name: str, args: argparse.Namespace) -> str:
     return name
 
 
+def head_epsilons(args: argparse.Namespace) -> dict[str, float]:
+    """Each head BatchNormalization's epsilon by (unrenamed) layer name, from --head-config."""
+    head = json.loads(Path(args.head_config).read_text()) if args.head_config else []
+    return {layer["config"]["name"]: layer["config"].get("epsilon", KERAS_EPSILON)
+            for layer in head if layer["class_name"] == "BatchNormalization"}
+
+
 def layers_from(args: argparse.Namespace) -> list[dict]:
     weights, _ = read_safetensors(args.weights)
+    epsilons = head_epsilons(args)
     fixture = {layer["name"]: layer for layer in json.loads(Path(args.fixture).read_text())["layers"]}
     layers = []
     for entry in json.loads(Path(args.mapping).read_text()):
@@ -95,7 +112,7 @@ def layers_from(args: argparse.Namespace) -> list[dict]:
         for name, spec in zip(names, entry["weights"], strict=True):
             value = to_keras(weights[spec["ours"]].astype(np.float32), spec["layout"])
             if entry.get("headBatchNorm") and name == "moving_variance":
-                value = value - HEAD_EPSILON_SHIFT
+                value = value - np.float32(epsilons.get(entry["name"], KERAS_EPSILON) - OUR_EPSILON)
             if known:
                 expected = next(w["shape"] for w in known["weights"] if w["name"] == name)
                 assert list(value.shape) == expected, (entry["name"], name, value.shape, expected)
@@ -154,6 +171,46 @@ def write_keras3(root: h5py.Group, layers: list[dict], args: argparse.Namespace)
     root.require_group("vars").attrs["name"] = "model"
 
 
+def model_config(args: argparse.Namespace, keras2: bool) -> dict:
+    """The saved model's configuration: InputLayer -> backbone stand-in -> the head layers."""
+    def tensor(source: str):
+        if keras2:
+            return [[[source, 0, 0, {}]]]
+        history = {"shape": None, "dtype": "float32", "keras_history": [source, 0, 0]}
+        return [{"args": [{"class_name": "__keras_tensor__", "config": history}], "kwargs": {}}]
+
+    def layer(class_name: str, config: dict, source: str | None) -> dict:
+        entry = {"class_name": class_name, "config": config, "name": config["name"],
+                 "inbound_nodes": tensor(source) if source else []}
+        if not keras2:
+            entry["module"] = "keras.layers"
+        return entry
+
+    def functional(name: str, layers: list[dict]) -> dict:
+        first, last = [layers[0]["name"], 0, 0], [layers[-1]["name"], 0, 0]
+        return {"class_name": "Functional", "config": {"name": name, "trainable": True, "layers": layers,
+                "input_layers": [first] if keras2 else first, "output_layers": [last] if keras2 else last}}
+
+    head = []
+    for entry in json.loads(Path(args.head_config).read_text()):
+        config = dict(entry["config"])
+        config["name"] = rename(config["name"], args)
+        head.append((entry["class_name"], config))
+    inputs = layer("InputLayer", {"name": "input_layer", "batch_shape": [None, None, None, 3]}, None)
+    feature = layer("Activation", {"name": args.feature_layer, "activation": "linear"}, "input_layer")
+    if args.nest:
+        backbone = functional(args.nest, [inputs, feature])
+        backbone["name"], backbone["inbound_nodes"] = args.nest, []
+        layers = ([] if keras2 else [{"class_name": "InputLayer", "config": {"name": "input_outer"}}]) + [backbone]
+        layers += [{"class_name": class_name, "config": config} for class_name, config in head]
+        return {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    layers, previous = [inputs, feature], args.feature_layer
+    for class_name, config in head:
+        layers.append(layer(class_name, config, previous))
+        previous = config["name"]
+    return functional("functional", layers)
+
+
 def cmd_write(args: argparse.Namespace) -> None:
     layers = layers_from(args)
     if args.layout == "keras2-weights":
@@ -161,7 +218,7 @@ def cmd_write(args: argparse.Namespace) -> None:
             write_keras2(f, layers, args, fixed=True)
     elif args.layout == "keras2-model":
         with h5py.File(args.output, "w") as f:
-            f.attrs["model_config"] = json.dumps({"class_name": "Functional", "config": {}})
+            f.attrs["model_config"] = json.dumps(model_config(args, keras2=True))
             write_keras2(f.create_group("model_weights"), layers, args, fixed=False)
     elif args.layout in ("keras3-weights", "keras3-archive"):
         buffer = io.BytesIO()
@@ -170,7 +227,7 @@ def cmd_write(args: argparse.Namespace) -> None:
         if args.layout == "keras3-archive":
             with zipfile.ZipFile(args.output, "w") as archive:
                 archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
-                archive.writestr("config.json", json.dumps({"class_name": "Functional", "config": {}}))
+                archive.writestr("config.json", json.dumps(model_config(args, keras2=False)))
                 archive.writestr("model.weights.h5", buffer.getvalue())
     print(f"{len(layers)} layers -> {args.output} ({args.layout})", file=sys.stderr)
 
@@ -189,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--counter-offset", type=int, default=0, help="add to automatic names' counters")
     p.add_argument("--drop", default="", help="leave this Keras layer out")
     p.add_argument("--corrupt", default="", help="give this Keras layer's first array a wrong shape")
+    p.add_argument("--head-config", default="", help="JSON: the layers after the backbone, [{class_name, config}] "
+                   "(needed by keras2-model and keras3-archive)")
+    p.add_argument("--feature-layer", default="", help="the Keras layer that ends the backbone")
     p.set_defaults(func=cmd_write)
     args = parser.parse_args(argv)
     args.func(args)

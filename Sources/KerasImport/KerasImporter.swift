@@ -10,6 +10,9 @@ public enum KerasImporter {
         public let format: KerasWeightFile.Format
         /// Keras layers read, backbone and head.
         public let layerCount: Int
+        /// Whether the file's model configuration confirmed the head's operations; false for
+        /// weights-only files, whose head is assumed to be SkinLesion's.
+        public let headChecked: Bool
     }
 
     public static func load(_ url: URL, architecture: Architecture) throws -> Result {
@@ -25,13 +28,19 @@ public enum KerasImporter {
         // Dense/BatchNormalization layers are left, Keras's `predictions` or the user's own.
         let headPrefix = architecture.headName + "."
         let backbone = mapping.filter { !$0.weights.allSatisfy { $0.name.hasPrefix(headPrefix) } }
+        // A saved model's configuration is checked first: a head that computes something
+        // else is refused for what it computes, whatever its weights look like.
+        let plan = try file.modelConfig.map { json -> KerasHeadPlan in
+            let layers = try KerasModelConfig(json: json, featureLayer: architecture.kerasFeatureLayer ?? "", file: file.file).head
+            return try KerasHeadPlan(layers, architecture: architecture, file: file.file)
+        }
         let matching = try KerasLayerMatching(file: file, mapping: backbone)
         let head = try KerasHead(layers: matching.unclaimed, featureChannels: architecture.featureChannels,
-                                 headName: architecture.headName, file: file.file)
+                                 headName: architecture.headName, plan: plan, file: file.file)
         let model = try architecture.build(classes: head.classes, head: head.config)
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter) })
         var assigned = Set<String>()
-        for (keras, ours) in matching.pairs + head.assignments {
+        for (keras, ours, epsilon) in matching.pairs.map({ ($0.keras, $0.ours, Float?.none) }) + head.assignments {
             guard keras.arrays.count == ours.weights.count else {
                 throw KerasImportError(file: file.file, "Keras layer '\(keras.name)' has \(keras.arrays.count) arrays "
                                        + "\(keras.arrays.map(\.shape)), \(architecture.name) expects \(ours.weights.count) "
@@ -48,10 +57,10 @@ public enum KerasImporter {
                                            + "\(array.shape), \(architecture.name)'s \(weight.name) needs \(expected)")
                 }
                 var values = weight.layout.ourValues(fromKeras: array.values, shape: array.shape)
-                // Our head's BatchNorm has PyTorch's ε, Keras's default is 1e-3: adding the
-                // difference to the moving variance gives Keras's var + ε exactly as stored.
-                if weight.name.hasPrefix(headPrefix), weight.name.hasSuffix(".running_var") {
-                    values = values.map { $0 + KerasHead.kerasEpsilon - HeadConfig.batchNormEpsilon }
+                // Our head's BatchNorm has PyTorch's ε, the Keras layer its own (1e-3 by
+                // default): adding the difference to the moving variance gives var + ε as Keras has it.
+                if let epsilon, weight.name.hasSuffix(".running_var") {
+                    values = values.map { $0 + epsilon - HeadConfig.batchNormEpsilon }
                 }
                 try parameter.assign(values)
                 assigned.insert(weight.name)
@@ -61,6 +70,7 @@ public enum KerasImporter {
         guard missing.isEmpty else {
             throw KerasImportError(file: file.file, "no Keras weights for \(missing.map(\.name).joined(separator: ", "))")
         }
-        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count)
+        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count,
+                      headChecked: plan != nil)
     }
 }

@@ -10,11 +10,13 @@ import Foundation
 ///   layer's group lists its arrays in `weight_names` (`conv2d/kernel:0`), the datasets
 ///   living at those paths below the group. A nested model's group lists all its layers'
 ///   arrays, trainable ones first.
-/// - Keras 2 full models (`model.save("x.h5")`): the same below a `model_weights` group.
+/// - Keras 2 full models (`model.save("x.h5")`): the same below a `model_weights` group, the
+///   model's configuration as JSON in the root attribute `model_config`.
 /// - Keras 3 `.weights.h5`: `layers/<key>/vars/0…n` in the layer's own order, with the
 ///   layer's real name as the `name` attribute of `vars` (the key is derived from the class,
 ///   not the name); nested models continue under `layers/<key>/layers/…`.
-/// - Keras 3 `.keras`: a zip whose `model.weights.h5` is the above.
+/// - Keras 3 `.keras`: a zip whose `model.weights.h5` is the above and whose `config.json`
+///   is the model's configuration.
 public struct KerasWeightFile {
     /// One array: Keras's weight name where the file records it (`kernel`, `moving_mean`;
     /// Keras 3 files record only the position), its Keras shape and its values.
@@ -37,6 +39,9 @@ public struct KerasWeightFile {
     /// Layers with weights, in the file's order (meaningful for Keras 2; Keras 3 files order
     /// groups by name, so the importer matches by name and structure, never by position).
     public let layers: [Layer]
+    /// The saved model's configuration (JSON), which full models carry and weights-only
+    /// files do not; the importer checks the head's operations against it.
+    public let modelConfig: Data?
 
     public init(contentsOf url: URL) throws {
         file = url.lastPathComponent
@@ -47,6 +52,7 @@ public struct KerasWeightFile {
             let hdf5 = try HDF5File(bytes: member, name: "\(file)/model.weights.h5")
             format = .keras3Archive
             layers = try Self.keras3Layers(hdf5.root)
+            modelConfig = try StoredZip.member("config.json", in: archive, file: file)
             return
         }
         let hdf5 = try HDF5File(contentsOf: url)
@@ -54,12 +60,17 @@ public struct KerasWeightFile {
         if root.isGroup("model_weights") {
             format = .keras2Model
             layers = try Self.keras2Layers(root.group("model_weights"))
+            // Keras 2 wrote the configuration of every saved model; a file without one was
+            // not written by `model.save` and is read like a weights-only file.
+            modelConfig = root.hasAttribute("model_config") ? try root.strings("model_config").first.map { Data($0.utf8) } : nil
         } else if root.hasAttribute("layer_names") || root.hasAttribute("layer_names0") {
             format = .keras2Weights
             layers = try Self.keras2Layers(root)
+            modelConfig = nil
         } else if root.isGroup("layers") || root.isGroup("vars") {
             format = .keras3Weights
             layers = try Self.keras3Layers(root)
+            modelConfig = nil
         } else {
             throw KerasImportError(file: file, "an HDF5 file but not a Keras one: no 'layer_names' (Keras 2), "
                                    + "'model_weights' (Keras 2 model) or 'layers' (Keras 3) at the root")

@@ -14,6 +14,38 @@ enum KerasFileWriter {
         case keras2Weights = "keras2-weights", keras2Model = "keras2-model"
         case keras3Weights = "keras3-weights", keras3Archive = "keras3-archive"
         var fileExtension: String { self == .keras3Archive ? "keras" : self == .keras3Weights ? "weights.h5" : "h5" }
+        /// Whether Keras writes the model's configuration into this layout.
+        var hasConfig: Bool { self == .keras2Model || self == .keras3Archive }
+    }
+
+    /// The Keras layers after the backbone as a user who built `model`'s head in Keras would
+    /// have them, for the saved model's configuration: GlobalAveragePooling2D (where the
+    /// architecture pools), per hidden layer Dense → BatchNormalization(ε `epsilon`) →
+    /// Activation("relu") → Dropout(the head's rate), then Dense with softmax. Names are the
+    /// ones `mapping(of:)` gives the weights. Tests change entries to make heads that differ.
+    static func headConfig(of model: Classifier, epsilon: Double = 1e-3) -> [[String: Any]] {
+        func layer(_ className: String, _ config: [String: Any]) -> [String: Any] { ["class_name": className, "config": config] }
+        var layers: [[String: Any]] = []
+        if model.architecture.poolsFeatures {
+            layers.append(layer("GlobalAveragePooling2D", ["name": "avg_pool", "data_format": "channels_last", "keepdims": false]))
+        }
+        switch model.head {
+        case .linear:
+            layers.append(layer("Dense", ["name": "predictions", "units": model.classes, "activation": "softmax", "use_bias": true]))
+        case .mlp(let hidden, let dropout):
+            for (index, width) in hidden.enumerated() {
+                let suffix = index == 0 ? "" : "_\(index)"
+                layers.append(layer("Dense", ["name": "dense" + suffix, "units": width, "activation": "linear", "use_bias": true]))
+                layers.append(layer("BatchNormalization", ["name": "batch_normalization" + suffix, "axis": -1, "momentum": 0.99,
+                                                           "epsilon": epsilon, "center": true, "scale": true]))
+                layers.append(layer("Activation", ["name": "activation" + suffix, "activation": "relu"]))
+                layers.append(layer("Dropout", ["name": "dropout" + suffix, "rate": Double(dropout), "seed": NSNull(),
+                                                "noise_shape": NSNull()]))
+            }
+            layers.append(layer("Dense", ["name": "dense_\(hidden.count)", "units": model.classes, "activation": "softmax",
+                                          "use_bias": true]))
+        }
+        return layers
     }
 
     /// The Keras layers of `model`, with the JSON `keras_files.py` reads.
@@ -54,13 +86,21 @@ enum KerasFileWriter {
     }
 
     /// Writes `model` as a Keras file in `directory`; `options` go to the tool (`--nest`,
-    /// `--keras2-names`, `--counter-offset`, `--drop`, `--corrupt`).
-    static func write(_ model: Classifier, layout: Layout, in directory: URL, options: [String] = []) throws -> URL {
+    /// `--keras2-names`, `--counter-offset`, `--drop`, `--corrupt`). Layouts with a model
+    /// configuration get `head` (default `headConfig(of: model)`) in it.
+    static func write(_ model: Classifier, layout: Layout, in directory: URL, options: [String] = [],
+                      head: [[String: Any]]? = nil) throws -> URL {
         try PythonReference.requireVenv()
         let weights = directory.appendingPathComponent("ours.safetensors")
         try PythonReference.writeWeights(model, to: weights)
         let mappingURL = directory.appendingPathComponent("mapping.json")
         try JSONSerialization.data(withJSONObject: try mapping(of: model)).write(to: mappingURL)
+        var options = options
+        if layout.hasConfig {
+            let headURL = directory.appendingPathComponent("head.json")
+            try JSONSerialization.data(withJSONObject: head ?? headConfig(of: model)).write(to: headURL)
+            options += ["--head-config", headURL.path, "--feature-layer", try XCTUnwrap(model.architecture.kerasFeatureLayer)]
+        }
         let output = directory.appendingPathComponent("model-\(layout.rawValue)-\(options.count).\(layout.fileExtension)")
         let fixture = PythonReference.root.appendingPathComponent("Tests/ModelsTests/Fixtures/keras/\(model.architecture.name).json")
         try PythonReference.run(["write", "--weights", weights.path, "--mapping", mappingURL.path, "--fixture", fixture.path,

@@ -9,7 +9,7 @@ import XCTest
 /// Keras files written by `tools/keras_files.py` (h5py, in the layouts Keras 2 and 3 write)
 /// from our random-weight models import back to every tensor exactly and to the same logits.
 final class KerasImportTests: XCTestCase {
-    private var directory: URL!
+    var directory: URL!
 
     override func setUpWithError() throws {
         directory = try PythonReference.temporaryDirectory()
@@ -39,7 +39,8 @@ final class KerasImportTests: XCTestCase {
     /// DenseNet121 (the smallest Keras backbone) under a user's head, in all four layouts:
     /// Keras 2 with its `conv1/conv` spelling and the backbone nested in one model group, a
     /// Keras 2 saved model, Keras 3 nested weights and a `.keras` archive. Tensors exact,
-    /// logits within 1e-6 relative.
+    /// logits within 1e-6 relative. The saved models' configurations give the dropout rate
+    /// and are checked; weights-only files assume SkinLesion's head and its default rate.
     func testUserHeadOnDenseNetRoundTripsInEveryLayout() throws {
         let model = try Architectures.named("densenet121").build(classes: 3, head: .mlp(hidden: [16], dropout: 0.3), seed: 11)
         try randomizeBatchNorms(model, seed: 12)
@@ -50,7 +51,9 @@ final class KerasImportTests: XCTestCase {
                                   (.keras3Archive, [])] {
             let url = try KerasFileWriter.write(model, layout: layout, in: directory, options: options)
             let result = try KerasImporter.load(url, architecture: model.architecture)
-            XCTAssertEqual(result.model.head, .mlp(hidden: [16], dropout: HeadConfig.standardDropout), layout.rawValue)
+            XCTAssertEqual(result.model.head, .mlp(hidden: [16], dropout: layout.hasConfig ? 0.3 : HeadConfig.standardDropout),
+                           layout.rawValue)
+            XCTAssertEqual(result.headChecked, layout.hasConfig, layout.rawValue)
             XCTAssertEqual(result.model.classes, 3)
             assertSameTensors(result.model, model, layout.rawValue)
             let logits = try result.model.forward(x, mode: .inference).toArray()
@@ -132,8 +135,9 @@ final class KerasImportTests: XCTestCase {
     }
 
     /// Files saved by Keras itself (`tools/keras_saved_reference.py`: DenseNet121 at 64² with a
-    /// Dense → BatchNorm → ReLU → Dropout → Dense head) import to Keras's logits, in all three
-    /// formats Keras 3 writes. Needs pip keras with jax in the venv, which tools/requirements.txt
+    /// Dense → BatchNorm → ReLU → Dropout(0.3) → Dense head) import to Keras's logits, in all
+    /// three formats Keras 3 writes; the two saved models' configurations pass the head check
+    /// and give the rate. Needs pip keras with jax in the venv, which tools/requirements.txt
     /// leaves out (jax is ~400 MB); skipped without them.
     func testActualKerasSavedFilesGiveKerasLogits() throws {
         try PythonReference.requireVenv()
@@ -153,7 +157,9 @@ final class KerasImportTests: XCTestCase {
         for file in ["model.keras", "model.weights.h5", "model.h5"] {
             let result = try KerasImporter.load(directory.appendingPathComponent(file),
                                                 architecture: Architectures.named("densenet121"))
-            XCTAssertEqual(result.model.head, .mlp(hidden: [16], dropout: HeadConfig.standardDropout), file)
+            let checked = file != "model.weights.h5"
+            XCTAssertEqual(result.headChecked, checked, file)
+            XCTAssertEqual(result.model.head, .mlp(hidden: [16], dropout: checked ? 0.3 : HeadConfig.standardDropout), file)
             let logits = try result.model.forward(x, mode: .inference).toArray()
             let error = relativeError(logits, expected)
             print("keras-saved \(file) (\(result.format.rawValue)): relative error \(error)")

@@ -49,11 +49,15 @@ public struct Architecture: Sendable {
     public let countsRunningStatistics: Bool
     /// Whether global average pooling joins backbone and head; false where the backbone
     /// ends in vectors itself (VGG19 with its fully connected top).
-    var poolsFeatures = true
+    public internal(set) var poolsFeatures = true
     public let featureChannels: Int
     let makeBackbone: @Sendable () throws -> [(String, any Layer)]
     /// Keras Applications' weight-holding layers given the head's name; see `kerasLayers`.
     var kerasTable: (@Sendable (_ head: String) -> [KerasLayer])? = nil
+    /// The Keras Applications layer whose output our backbone computes (`include_top=False`'s
+    /// output, `fc2` with VGG19's top). Weightless layers such as DenseNet's final `relu`
+    /// belong to it, so a saved model's configuration is read as head from here on.
+    public internal(set) var kerasFeatureLayer: String? = nil
 
     /// Where Keras Applications' weights go: every weight-holding Keras layer with our names,
     /// the 1000-class `predictions` Dense onto `headName`. Nil where Keras has no such model
@@ -83,32 +87,32 @@ public enum Architectures {
                      inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier.6",
                      countsRunningStatistics: true, poolsFeatures: false, featureChannels: VGGConfig.vgg19.featureChannels,
                      makeBackbone: { try VGGConfig.vgg19.makeBackbone() },
-                     kerasTable: { VGGConfig.vgg19.kerasLayers(head: $0) }),
+                     kerasTable: { VGGConfig.vgg19.kerasLayers(head: $0) }, kerasFeatureLayer: "fc2"),
         Architecture(name: "vgg19-notop", summary: "VGG19 convolutions + global average pooling (Keras include_top=False)",
                      inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier",
                      countsRunningStatistics: true, featureChannels: VGGConfig.vgg19NoTop.featureChannels,
                      makeBackbone: { try VGGConfig.vgg19NoTop.makeBackbone() },
-                     kerasTable: { VGGConfig.vgg19NoTop.kerasLayers(head: $0) }),
+                     kerasTable: { VGGConfig.vgg19NoTop.kerasLayers(head: $0) }, kerasFeatureLayer: "block5_pool"),
         Architecture(name: "resnet50v2", summary: "ResNet50V2, pre-activation (Keras topology, timm names)", inputSize: 224,
                      preprocessing: .tf, camLayer: "norm", headName: "head.fc",
                      countsRunningStatistics: true, featureChannels: ResNetV2Config.resnet50v2.featureChannels,
                      makeBackbone: { try ResNetV2Config.resnet50v2.makeBackbone() },
-                     kerasTable: { ResNetV2Config.resnet50v2.kerasLayers(head: $0) }),
+                     kerasTable: { ResNetV2Config.resnet50v2.kerasLayers(head: $0) }, kerasFeatureLayer: "post_relu"),
         Architecture(name: "densenet121", summary: "DenseNet-121 (Keras topology, torchvision names)", inputSize: 224,
                      preprocessing: .kerasTorch, camLayer: "features.norm5", headName: "classifier",
                      countsRunningStatistics: true, featureChannels: DenseNetConfig.densenet121.featureChannels,
                      makeBackbone: { try DenseNetConfig.densenet121.makeBackbone() },
-                     kerasTable: { DenseNetConfig.densenet121.kerasLayers(head: $0) }),
+                     kerasTable: { DenseNetConfig.densenet121.kerasLayers(head: $0) }, kerasFeatureLayer: "relu"),
         Architecture(name: "inceptionv3", summary: "InceptionV3 (Keras topology, torchvision names)", inputSize: 299,
                      preprocessing: .tf, camLayer: "Mixed_7c", headName: "fc",
                      countsRunningStatistics: true, featureChannels: InceptionV3Config.keras.featureChannels,
                      makeBackbone: { try InceptionV3Config.keras.makeBackbone() },
-                     kerasTable: { InceptionV3Config.keras.kerasLayers(head: $0) }),
+                     kerasTable: { InceptionV3Config.keras.kerasLayers(head: $0) }, kerasFeatureLayer: "mixed10"),
         Architecture(name: "xception", summary: "Xception (Keras topology, timm legacy_xception names)", inputSize: 299,
                      preprocessing: .tf, camLayer: "conv4", headName: "fc",
                      countsRunningStatistics: true, featureChannels: XceptionConfig.keras.featureChannels,
                      makeBackbone: { try XceptionConfig.keras.makeBackbone() },
-                     kerasTable: { XceptionConfig.keras.kerasLayers(head: $0) }),
+                     kerasTable: { XceptionConfig.keras.kerasLayers(head: $0) }, kerasFeatureLayer: "block14_sepconv2_act"),
     ]
 
     public static func named(_ name: String) throws -> Architecture {
