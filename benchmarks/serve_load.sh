@@ -5,6 +5,7 @@
 # latency, errors (non-2xx and socket errors) and the server's peak RSS; the aim is ≥ 90 % of the
 # engine's batch throughput at 32 clients with 0 errors.
 # Usage: benchmarks/serve_load.sh [ARCH] [SECONDS]   (default: resnet50 20; needs Debian's wrk)
+# SWIFT_BUILD_FLAGS (e.g. "-Xswiftc -enable-testing") reuses a build made for the tests instead of rebuilding.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 arch=${1:-resnet50}
@@ -13,7 +14,7 @@ data=../shared/data/ham10000-sample
 command -v wrk >/dev/null || { echo "wrk not installed (apt-get install wrk)" >&2; exit 1; }
 [ -e "$data" ] || { echo "no dataset at $data (see ../shared/data/README.md)" >&2; exit 1; }
 out=$(mktemp -d "${TMPDIR:-/tmp}/skinlesion-serve-load.XXXXXX")
-swift build -c release >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
+swift build -c release ${SWIFT_BUILD_FLAGS:-} >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
 bin=.build/release/skinlesion
 image=$(find "$data/HAM10000_images_part_1" -name "*.jpg" | sort | sed -n 1p)
 

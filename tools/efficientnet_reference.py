@@ -19,7 +19,8 @@ This file reproduces that package's eval-mode forward:
 * no squeeze-excitation, no conv biases; stem 32 and head 1280 channels fixed;
 * residual Add when stride 1 and in == out channels (drop-connect and the
   dropout before _fc are training-only, so absent here);
-* global average pool, then _fc.
+* global average pool, then _fc (or, in the ONNX graph only, the MLP head
+  `_fc.0` Linear, `_fc.1` BatchNorm1d eps 1e-5, ReLU, Dropout, ..., last Linear).
 
 Inputs are expected already normalised as TF Lite models are trained:
 (rgb_0_255 - 127) / 128, 224x224. That is a caller concern; this tool takes
@@ -49,9 +50,11 @@ from onnx import TensorProto, checker, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from resnet_reference import (  # noqa: E402
+    BN_EPS as HEAD_BN_EPS,
     ONNX_IR_VERSION,
     ONNX_OPSET,
     _GraphBuilder,
+    detect_head,
     make_session,
     parse_shape,
     read_input,
@@ -157,8 +160,13 @@ def build_onnx_model(weights: dict[str, np.ndarray], height: int, width: int):
         x = g.mbconv(x, block)
     x = g.conv_bn(x, "_conv_head.weight", "_bn1")
     x = g.op("Flatten", [g.op("GlobalAveragePool", [x])], axis=1)
-    g.op("Gemm", [x, g.param("_fc.weight"), g.param("_fc.bias")], "logits", transB=1)
-    num_classes = weights["_fc.weight"].shape[0]
+    # The ImageNet `_fc`, or the MLP head a SkinLesion model carries (`skinlesion bench`'s network).
+    head = detect_head(weights, "_fc")
+    for linear, bn in head.hidden:  # Dropout is the identity at inference
+        names = [g.param(f"{bn}.{s}") for s in ("weight", "bias", "running_mean", "running_var")]
+        x = g.op("Relu", [g.op("BatchNormalization", [g.linear(x, linear), *names], epsilon=HEAD_BN_EPS)])
+    g.linear(x, head.final, output="logits")
+    num_classes = weights[f"{head.final}.weight"].shape[0]
     graph = helper.make_graph(
         g.nodes,
         "efficientnet_lite0",

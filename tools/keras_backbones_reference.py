@@ -174,14 +174,14 @@ def build_onnx_model(arch: str, weights: dict[str, np.ndarray], height: int, wid
     return model
 
 
-def session(model) -> ort.InferenceSession:
+def session(model, threads: int = 2) -> ort.InferenceSession:
     """make_session's settings, less ONNX Runtime's Pad_Fusion rewrite: it folds a zero Pad
     into the following MaxPool's pads, where padding never wins a window, so a window of
     negative values gives its maximum instead of the padded 0. ResNet50V2's stem (conv, zero
     pad, max pool, no ReLU in between) then differs by ~20% at the border (measured with
     onnxruntime 1.31.1; optimizations off, or this rule off, agree with float64 NumPy)."""
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
+    opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -129,21 +129,22 @@ class Architecture:
     num_classes: int
 
 
-def detect_head(weights: dict[str, np.ndarray]) -> Head:
+def detect_head(weights: dict[str, np.ndarray], prefix: str = "fc") -> Head:
     """Tell torchvision's plain `fc` from the nn.Sequential MLP head.
 
     The MLP is groups of (Linear, BatchNorm1d, ReLU, Dropout) at fc.4g..fc.4g+3
-    followed by the final Linear; only Linear and BN carry parameters.
+    followed by the final Linear; only Linear and BN carry parameters. `prefix`
+    is the head's name where an architecture calls it otherwise (`_fc`).
     """
-    if "fc.weight" in weights:
-        return Head(hidden=(), final="fc")
+    if f"{prefix}.weight" in weights:
+        return Head(hidden=(), final=prefix)
     hidden, index = [], 0
-    while f"fc.{index}.weight" in weights:
-        if f"fc.{index + 1}.running_mean" not in weights:
-            return Head(hidden=tuple(hidden), final=f"fc.{index}")
-        hidden.append((f"fc.{index}", f"fc.{index + 1}"))
+    while f"{prefix}.{index}.weight" in weights:
+        if f"{prefix}.{index + 1}.running_mean" not in weights:
+            return Head(hidden=tuple(hidden), final=f"{prefix}.{index}")
+        hidden.append((f"{prefix}.{index}", f"{prefix}.{index + 1}"))
         index += 4
-    raise ValueError("no classifier head: expected fc.weight or fc.<i>.weight")
+    raise ValueError(f"no classifier head: expected {prefix}.weight or {prefix}.<i>.weight")
 
 
 def detect_architecture(weights: dict[str, np.ndarray]) -> Architecture:

@@ -10,6 +10,8 @@ struct ModelBenchmark {
     let batch: Int
     let latencyRuns: Int
     let throughputRuns: Int
+    /// Where to write the initial weights; nil writes nothing.
+    var saveWeights: URL? = nil
     let log: (String) -> Void
 
     struct Result: Codable {
@@ -27,6 +29,13 @@ struct ModelBenchmark {
     func run() throws -> Result {
         let size = architecture.inputSize
         let model = try architecture.build(classes: 7, head: .standard, seed: 1)
+        if let saveWeights {
+            // Before the training runs change them: these are the values every inference run used.
+            var writer = SafeTensorsWriter()
+            try model.save(into: &writer)
+            try writer.write(to: saveWeights)
+            log("weights written to \(saveWeights.path)")
+        }
         let one = try Tensor(shape: [1, 3, size, size], values: noise(3 * size * size))
         let many = try Tensor(shape: [batch, 3, size, size], values: noise(batch * 3 * size * size))
 

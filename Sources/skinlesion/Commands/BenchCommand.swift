@@ -29,6 +29,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: ArgumentHelp(
+        "Also write the measured network's random initial weights here (safetensors, our parameter names).",
+        discussion: "Written before any run, so a peer (benchmarks/architectures.sh's ONNX Runtime) can run the same network with the same values."))
+    var saveWeights: String?
+
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (BatchNorm trains on batch statistics)") }
         guard latencyRuns >= 1, runs >= 1 else { throw ValidationError("--latency-runs and --runs must be at least 1") }
@@ -39,6 +44,7 @@ struct BenchCommand: ParsableCommand {
         if let threads { Engine.threads = threads }
         let benchmark = ModelBenchmark(architecture: try Architectures.named(arch), batch: batch,
                                        latencyRuns: latencyRuns, throughputRuns: runs,
+                                       saveWeights: saveWeights.map { URL(fileURLWithPath: $0) },
                                        log: { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) })
         let r = try benchmark.run()
         if json {
