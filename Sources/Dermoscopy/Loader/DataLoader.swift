@@ -56,11 +56,19 @@ public final class DataLoader: @unchecked Sendable {
     /// The batches of one epoch visiting `order` (positions in `samples`), starting at batch
     /// `startBatch` (a resumed run skips what it already trained on).
     public func epoch(_ order: [Int], epoch: Int, startBatch: Int = 0) -> EpochBatches {
+        let batches = batches(of: order)
+        return EpochBatches(loader: self, batches: batches, epoch: epoch, start: min(startBatch, batches.count))
+    }
+
+    /// `order` cut into batches of `batchSize` positions, the last one dropped when short and
+    /// `dropLast` is set: the one batching rule, also used by whatever replays an epoch
+    /// without decoding (the trainer's frozen-feature cache).
+    public func batches(of order: [Int]) -> [[Int]] {
         var batches = stride(from: 0, to: order.count, by: options.batchSize).map {
             Array(order[$0..<min($0 + options.batchSize, order.count)])
         }
         if options.dropLast, let last = batches.last, last.count < options.batchSize { batches.removeLast() }
-        return EpochBatches(loader: self, batches: batches, epoch: epoch, start: min(startBatch, batches.count))
+        return batches
     }
 
     /// Builds one batch; runs on a worker thread.

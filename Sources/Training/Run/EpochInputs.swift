@@ -2,8 +2,9 @@ import Dermoscopy
 import NeuralNet
 
 /// One epoch's training batches in sampler order, either decoded images from the loader or
-/// rows of the frozen-feature cache. Both cut `order` the same way (full batches only) and
-/// start at the same batch on resume, so which one a run uses changes no step's samples.
+/// rows of the frozen-feature cache. Both cut `order` with the loader's own rule
+/// (`DataLoader.batches(of:)`) and start at the same batch on resume, so which one a run uses
+/// changes no step's samples.
 struct EpochInputs {
     private let images: EpochBatches?
     private let cache: FeatureCache?
@@ -19,9 +20,8 @@ struct EpochInputs {
             count = images.count
             position = 0
         } else {
-            let size = loader.options.batchSize
             images = nil
-            batches = stride(from: 0, to: order.count - size + 1, by: size).map { Array(order[$0..<($0 + size)]) }
+            batches = loader.batches(of: order)
             count = batches.count
             position = min(startBatch, batches.count)
         }
