@@ -4,7 +4,7 @@ import PackageDescription
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
 /// (skinlesion → Serving → Inference → Models → NeuralNet → CDNNL;
 /// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors;
-/// KerasImport → Models and CHDF5, HDF5 for Keras weight files).
+/// Interop → Models and CHDF5: weight formats in and out, one folder each, Keras/ first).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
-        .target(name: "KerasImport", dependencies: ["CHDF5", "Models", "NeuralNet"]),
+        .target(name: "Interop", dependencies: ["CHDF5", "Models", "NeuralNet"]),
         .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
         .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
         .target(name: "Serving", dependencies: [
@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Dermoscopy", "Inference", "KerasImport", "Models", "NeuralNet", "Serving", "Training",
+                "Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "Serving", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "ServingTests", dependencies: [
             "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "KerasImport", "Models", "NeuralNet", "TestSupport"],
+        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "TestSupport"],
                     exclude: ["Fixtures"]),
     ]
 )

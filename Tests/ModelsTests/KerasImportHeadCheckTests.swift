@@ -1,5 +1,5 @@
 import Foundation
-@testable import KerasImport
+@testable import Interop
 @testable import Models
 @testable import NeuralNet
 import TestSupport

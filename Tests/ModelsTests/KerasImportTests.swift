@@ -1,6 +1,6 @@
 import Foundation
 @testable import Inference
-@testable import KerasImport
+@testable import Interop
 @testable import Models
 @testable import NeuralNet
 import TestSupport

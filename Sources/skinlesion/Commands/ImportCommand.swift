@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
-import KerasImport
+import Interop
 import Models
 
 /// `skinlesion import`: converts a Keras model once into a SkinLesion model file, which
