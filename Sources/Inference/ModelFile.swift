@@ -115,6 +115,8 @@ public enum ModelFile {
             throw ModelFileError(file: name, message: "format version \(metadata.formatVersion) is newer than this "
                                  + "SkinLesion reads (\(ModelMetadata.formatVersion)); upgrade SkinLesion")
         }
+        let problems = ModelLimits.problems(in: metadata)
+        guard problems.isEmpty else { throw ModelFileError(file: name, message: "metadata out of bounds: " + problems.joined(separator: "; ")) }
         let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head)
         try model.load(from: file)
         return (model, metadata)
