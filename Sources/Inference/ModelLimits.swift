@@ -35,6 +35,20 @@ public enum ModelLimits {
     public static let epochs = 0...1_000_000
     /// An image count in the training summary.
     public static let images = 0...100_000_000
+    /// Patient-metadata features in a metadata spec (age, sex, site, … : a dozen in practice).
+    public static let metadataFeatures = 1...64
+    /// Categories of one categorical feature (HAM10000 has 15 sites), and aliases for them.
+    public static let categories = 1...256
+    public static let aliases = 0...1024
+    /// Spellings of "missing" in a metadata spec.
+    public static let missingValues = 0...64
+    /// A feature, column, category, alias or missing spelling, in UTF-8 bytes.
+    public static let metadataNameBytes = 0...256
+    /// A numeric feature's `scale` (non-zero), `shift` and `fill`, in absolute value: a
+    /// standardised age has |scale| ~ 0.05 and |shift| ~ 3.
+    public static let metadataNumber: Float = 1e6
+    /// The encoded metadata vector's width, the fusion branch's input.
+    public static let metadataWidth = 1...4096
 
     /// Every problem with `metadata`, as "field value is outside low…high" phrases; empty when
     /// it is within bounds. Only reads the decoded values: nothing is built. Strings are
@@ -52,10 +66,7 @@ public enum ModelLimits {
         }
         check.require(Set(metadata.classNames).count == metadata.classNames.count, "classNames repeat a name")
         if case .mlp(let hidden, let dropout) = metadata.head {
-            check.number("head hidden layer count", hidden.count, hiddenLayers)
-            for (index, units) in hidden.prefix(hiddenLayers.upperBound).enumerated() {
-                check.number("head hidden[\(index)]", units, hiddenUnits)
-            }
+            check.layers("head hidden", hidden)
             check.probability("head dropout", dropout)
         }
         check.number("inputSize", metadata.inputSize, inputSize)
@@ -63,6 +74,12 @@ public enum ModelLimits {
         check.text("intendedUse", metadata.intendedUse, textBytes)
         if let temperature = metadata.temperature { check.number("temperature", temperature, Self.temperature) }
         if let training = metadata.training { check.summary(training) }
+        if let spec = metadata.metadataSpec { check.metadataSpec(spec) }
+        if let fusion = metadata.fusion {
+            check.number("fusion inputs", fusion.inputs, metadataWidth)
+            check.layers("fusion hidden", fusion.hidden)
+            check.probability("fusion dropout", fusion.dropout)
+        }
         return check.problems
     }
 }
@@ -89,6 +106,14 @@ struct BoundsCheck {
             && require(bounds.contains(value), "\(field) \(value) is outside \(bounds.lowerBound)…\(bounds.upperBound)")
     }
 
+    /// An MLP's hidden widths: how many, and each.
+    mutating func layers(_ field: String, _ hidden: [Int]) {
+        number("\(field) layer count", hidden.count, ModelLimits.hiddenLayers)
+        for (index, units) in hidden.prefix(ModelLimits.hiddenLayers.upperBound).enumerated() {
+            number("\(field)[\(index)]", units, ModelLimits.hiddenUnits)
+        }
+    }
+
     /// A dropout rate: finite, in [0, 1).
     mutating func probability(_ field: String, _ value: Float) {
         _ = require(value.isFinite, "\(field) \(value) is not a finite number")
@@ -111,6 +136,38 @@ struct BoundsCheck {
             guard require(values.count == ModelLimits.preprocessingChannels,
                           "preprocessing \(name) has \(values.count) values, expected \(ModelLimits.preprocessingChannels)") else { continue }
             for (channel, value) in values.enumerated() { number("preprocessing \(name)[\(channel)]", value, bounds) }
+        }
+    }
+
+    mutating func metadataSpec(_ spec: MetadataSpec) {
+        number("metadataSpec formatVersion", spec.formatVersion, 1...MetadataSpec.formatVersion)
+        number("metadataSpec missingValues count", spec.missingValues.count, ModelLimits.missingValues)
+        for (index, value) in spec.missingValues.prefix(ModelLimits.missingValues.upperBound).enumerated() {
+            text("metadataSpec missingValues[\(index)]", value, ModelLimits.metadataNameBytes)
+        }
+        number("metadataSpec feature count", spec.features.count, ModelLimits.metadataFeatures)
+        for (index, feature) in spec.features.prefix(ModelLimits.metadataFeatures.upperBound).enumerated() {
+            let field = "metadataSpec features[\(index)]"
+            text("\(field) name", feature.name, ModelLimits.metadataNameBytes)
+            text("\(field) column", feature.column, ModelLimits.metadataNameBytes)
+            if let numeric = feature.numeric {
+                let bound = ModelLimits.metadataNumber
+                for (part, value) in [("scale", numeric.scale), ("shift", numeric.shift), ("fill", numeric.fill)] {
+                    number("\(field) \(part)", value, -bound...bound)
+                }
+                require(numeric.scale != 0, "\(field) scale is 0; it must be non-zero")
+            }
+            if let categorical = feature.categorical {
+                number("\(field) category count", categorical.categories.count, ModelLimits.categories)
+                for (slot, name) in categorical.categories.prefix(ModelLimits.categories.upperBound).enumerated() {
+                    text("\(field) categories[\(slot)]", name, ModelLimits.metadataNameBytes)
+                }
+                number("\(field) alias count", categorical.aliases.count, ModelLimits.aliases)
+                for (alias, target) in categorical.aliases.prefix(ModelLimits.aliases.upperBound) {
+                    text("\(field) alias", alias, ModelLimits.metadataNameBytes)
+                    text("\(field) alias target", target, ModelLimits.metadataNameBytes)
+                }
+            }
         }
     }
 

@@ -108,7 +108,44 @@ final class ModelLimitsTests: XCTestCase {
         ("accuracy-2", { $0["training"] = ModelLimitsTests.summary(["validationAccuracy": 2.0]) }, "training validationAccuracy 2.0 is outside 0.0…1.0"),
         ("negative-images", { $0["training"] = ModelLimitsTests.summary(["imagesPerSplit": ["train": -1]]) },
          "training imagesPerSplit[train] -1 is outside 0…100000000"),
+        ("fusion-hidden-2-40", { ModelLimitsTests.fuse(&$0, fusion: ["hidden": [1 << 40]]) },
+         "fusion hidden[0] 1099511627776 is outside 1…4096"),
+        ("fusion-no-hidden", { ModelLimitsTests.fuse(&$0, fusion: ["hidden": [Int]()]) }, "fusion hidden layer count 0 is outside 1…8"),
+        ("fusion-dropout-1", { ModelLimitsTests.fuse(&$0, fusion: ["dropout": 1.0]) }, "fusion dropout 1.0 is outside [0, 1)"),
+        ("fusion-inputs-0", { ModelLimitsTests.fuse(&$0, fusion: ["inputs": 0]) }, "fusion inputs 0 is outside 1…4096"),
+        ("spec-no-features", { ModelLimitsTests.fuse(&$0, features: []) }, "metadataSpec feature count 0 is outside 1…64"),
+        ("spec-many-features", { ModelLimitsTests.fuse(&$0, features: [[String: Any]](repeating: ModelLimitsTests.age(), count: 100)) },
+         "metadataSpec feature count 100 is outside 1…64"),
+        ("spec-huge-scale", { ModelLimitsTests.fuse(&$0, features: [ModelLimitsTests.age(scale: 1e30)]) },
+         "metadataSpec features[0] scale 1e+30 is outside -1000000.0…1000000.0"),
+        ("spec-zero-scale", { ModelLimitsTests.fuse(&$0, features: [ModelLimitsTests.age(scale: 0)]) },
+         "metadataSpec features[0] scale is 0; it must be non-zero"),
+        ("spec-many-categories", { ModelLimitsTests.fuse(&$0, features: [ModelLimitsTests.site((0..<1000).map { "s\($0)" })]) },
+         "metadataSpec features[0] category count 1000 is outside 1…256"),
+        ("spec-no-categories", { ModelLimitsTests.fuse(&$0, features: [ModelLimitsTests.site([])]) },
+         "metadataSpec features[0] category count 0 is outside 1…256"),
+        ("spec-long-category", { ModelLimitsTests.fuse(&$0, features: [ModelLimitsTests.site(["back", String(repeating: "c", count: 300)])]) },
+         "metadataSpec features[0] categories[1] is 300 bytes long, outside 0…256"),
+        ("spec-long-name", { ModelLimitsTests.fuse(&$0, features: [ModelLimitsTests.age(name: String(repeating: "a", count: 5000))]) },
+         "metadataSpec features[0] name is 5000 bytes long, outside 0…256"),
     ]
+
+    /// A numeric feature as the spec's JSON has it.
+    static func age(name: String = "age", scale: Double = 0.05) -> [String: Any] {
+        ["name": name, "column": "age", "numeric": ["scale": scale, "shift": -2.5, "fill": 0, "missingIndicator": true]]
+    }
+
+    /// A categorical feature with `categories`.
+    static func site(_ categories: [String]) -> [String: Any] {
+        ["name": "site", "column": "localization", "categorical": ["categories": categories, "aliases": [String: String](), "unknownSlot": true]]
+    }
+
+    /// Gives the metadata a fusion head over a spec of `features`, `fusion` overriding the
+    /// head's fields (a consistent head by default: inputs = the age feature's two slots).
+    static func fuse(_ metadata: inout [String: Any], fusion: [String: Any] = [:], features: [[String: Any]] = [age()]) {
+        metadata["metadataSpec"] = ["formatVersion": 1, "features": features, "missingValues": ["", "unknown"]]
+        metadata["fusion"] = ["inputs": 2, "hidden": [8], "dropout": 0.3].merging(fusion) { $1 }
+    }
 
     /// The valid training summary with `changes` applied.
     static func summary(_ changes: [String: Any]) -> [String: Any] {
@@ -146,8 +183,13 @@ final class ModelLimitsTests: XCTestCase {
 
     /// The valid metadata passes the limits, and a real model at the smallest input size loads.
     func testValidMetadataAndTheSmallestInputSizeLoad() throws {
-        let metadata = try JSONDecoder().decode(ModelMetadata.self, from: JSONSerialization.data(withJSONObject: validMetadata()))
-        XCTAssertEqual(ModelLimits.problems(in: metadata), [])
+        var json = try validMetadata()
+        XCTAssertEqual(ModelLimits.problems(in: try decode(json)), [])
+        Self.fuse(&json, features: [Self.age(), Self.site(["back", "face"])])
+        json["fusion"] = ["inputs": 5, "hidden": [8], "dropout": 0.3]
+        let fused = try decode(json)
+        XCTAssertEqual(fused.metadataSpec?.width, 5)
+        XCTAssertEqual(ModelLimits.problems(in: fused), [])
         let model = try Architectures.named("efficientnet-lite0").build(classes: 2, head: .linear, seed: 1)
         var small = ModelMetadata(architecture: model.architecture.name, classNames: ["a", "b"], head: .linear,
                                   inputSize: ModelLimits.inputSize.lowerBound, preprocessing: model.architecture.preprocessing)
@@ -155,6 +197,10 @@ final class ModelLimitsTests: XCTestCase {
         let url = directory.appendingPathComponent("small.safetensors")
         try ModelFile.save(model, metadata: small, to: url)
         XCTAssertEqual(try ModelFile.load(from: url).metadata, small)
+    }
+
+    func decode(_ json: [String: Any]) throws -> ModelMetadata {
+        try JSONDecoder().decode(ModelMetadata.self, from: JSONSerialization.data(withJSONObject: json))
     }
 
     /// What a user sees: `skinlesion predict` exits 1 with the message, for the crashes
