@@ -24,11 +24,13 @@ final class ServerHarness: @unchecked Sendable {
     let audit: AuditCapture
     private let task: Task<Void, any Error>
 
-    init(options configure: (inout ServeOptions) -> Void = { _ in }) async throws {
+    /// `weights` may change the model's weights before it is saved and served.
+    init(options configure: (inout ServeOptions) -> Void = { _ in }, weights: (Classifier) throws -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         modelFile = directory.appendingPathComponent("lesions-v3.safetensors")
         let model = try Architectures.named("efficientnet-lite0").build(classes: Self.classes.count, seed: 5)
+        try weights(model)
         var metadata = ModelMetadata(architecture: model.architecture.name, classNames: Self.classes, head: model.head,
                                      inputSize: 64, preprocessing: model.architecture.preprocessing)
         metadata.temperature = 1.5

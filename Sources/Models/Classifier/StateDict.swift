@@ -48,7 +48,13 @@ extension Layer {
                                       wrongShape: wrongShape)
         }
         for (name, p) in ours where file.entries[name] != nil {
-            try p.assign(file.floats(name))
+            let values = try file.floats(name)
+            // A NaN or infinity in a weight poisons every output; say which tensor holds it.
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw SafeTensorsError(file: file.url.lastPathComponent, message: "tensor '\(name)' holds \(values[bad]) at element "
+                                       + "\(bad) of \(values.count); weights must be finite numbers")
+            }
+            try p.assign(values)
         }
     }
 

@@ -67,6 +67,14 @@ struct PredictResponse: Codable {
 struct BatchEntry: Codable {
     let prediction: PredictionBody?
     let error: ErrorBody.Detail?
+
+    init(prediction: PredictionBody) { (self.prediction, self.error) = (prediction, nil) }
+
+    /// One image's failure inside a batch that goes on.
+    init(error: APIError) {
+        prediction = nil
+        self.error = .init(status: Int(error.status.code), message: error.message)
+    }
 }
 
 struct BatchResponse: Codable {

@@ -26,6 +26,7 @@ enum OpenAPIDocument {
               "413": {"$ref": "#/components/responses/Error"},
               "415": {"$ref": "#/components/responses/Error"},
               "422": {"$ref": "#/components/responses/Error"},
+              "500": {"$ref": "#/components/responses/Error"},
               "429": {"$ref": "#/components/responses/Busy"},
               "503": {"$ref": "#/components/responses/Busy"}
             }

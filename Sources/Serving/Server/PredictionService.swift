@@ -83,7 +83,12 @@ final class PredictionService: @unchecked Sendable {
     /// The result for one image's probabilities, and its Grad-CAM overlay as a PNG data URL
     /// when `cam` is set.
     func prediction(name: String?, view: RGBImage, probabilities: [Double], tta: Int, cam: Bool) async throws -> PredictionBody {
-        let prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+        let prediction: Prediction
+        do {
+            prediction = try predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+        } catch let error as NonFiniteProbabilityError {
+            throw APIError(.internalServerError, error.description)
+        }
         var overlay: String?
         if cam {
             let classIndex = prediction.classes.firstIndex(of: prediction.top)!

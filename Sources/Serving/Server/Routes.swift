@@ -137,7 +137,7 @@ struct Routes {
             do {
                 views.append((index, try service.view(of: upload)))
             } catch let error as APIError {
-                entries[index] = BatchEntry(prediction: nil, error: .init(status: Int(error.status.code), message: error.message))
+                entries[index] = BatchEntry(error: error)
             }
         }
         let decoded = ContinuousClock.now
@@ -146,9 +146,13 @@ struct Routes {
                 throw APIError(.internalServerError, "the model returned no probabilities")
             }
             for (row, item) in views.enumerated() {
-                let body = try await service.prediction(name: uploads[item.index].name, view: item.view, probabilities: p[row],
-                                                        tta: tta, cam: false)
-                entries[item.index] = BatchEntry(prediction: body, error: nil)
+                do {
+                    let body = try await service.prediction(name: uploads[item.index].name, view: item.view, probabilities: p[row],
+                                                            tta: tta, cam: false)
+                    entries[item.index] = BatchEntry(prediction: body)
+                } catch let error as APIError {
+                    entries[item.index] = BatchEntry(error: error)
+                }
             }
         }
         let results = entries.map { $0! }

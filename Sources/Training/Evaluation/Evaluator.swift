@@ -53,7 +53,10 @@ public enum Evaluator {
                 files.append(dataset.url(of: record))
                 labels.append(label)
             }
-            for row in try predictor.probabilities(views, tta: tta) { probabilities += row.map { Float($0) } }
+            for (offset, row) in try predictor.probabilities(views, tta: tta).enumerated() {
+                try NonFiniteProbabilityError.check(row, image: files[files.count - views.count + offset].path, classes: classes)
+                probabilities += row.map { Float($0) }
+            }
             progress(min(start + chunk, records.count), records.count)
         }
         let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
