@@ -52,6 +52,9 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     /// The validation metric that chose `bestEpoch` (absent in files from before it was
     /// configurable, when it was always balanced accuracy).
     public var selectedBy: String?
+    /// The terms of each dataset's images, which the model inherits (absent in files from
+    /// before they were recorded).
+    public var dataLicenses: [DataLicense]?
 
     public init(datasets: [String], splitProtocol: String, imagesPerSplit: [String: Int], classCounts: [String: Int],
                 epochsTrained: Int, bestEpoch: Int, validationBalancedAccuracy: Double, validationAccuracy: Double,

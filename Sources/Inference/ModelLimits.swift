@@ -179,6 +179,14 @@ struct BoundsCheck {
         text("training splitProtocol", t.splitProtocol, ModelLimits.textBytes)
         text("training settings", t.settings, ModelLimits.textBytes)
         if let selectedBy = t.selectedBy { text("training selectedBy", selectedBy, 1...64) }
+        if let licenses = t.dataLicenses {
+            number("training dataLicenses count", licenses.count, ModelLimits.summaryEntries)
+            for (index, entry) in licenses.prefix(ModelLimits.summaryEntries.upperBound).enumerated() {
+                for (part, value) in [("dataset", entry.dataset), ("license", entry.license), ("basis", entry.basis)] {
+                    text("training dataLicenses[\(index)] \(part)", value, ModelLimits.textBytes)
+                }
+            }
+        }
         for (field, table, entries) in [("training imagesPerSplit", t.imagesPerSplit, ModelLimits.summaryEntries.upperBound),
                                         ("training classCounts", t.classCounts, ModelLimits.classCount.upperBound)] {
             number("\(field) count", table.count, 0...entries)

@@ -13,12 +13,7 @@ import XCTest
 final class ModelLimitsTests: XCTestCase {
     var directory: URL!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-limits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try temporaryDirectory("skinlesion-limits") }
 
     static let base = ModelMetadata(architecture: "efficientnet-lite0", classNames: ["akiec", "bcc", "mel", "nv"],
                                     head: .mlp(hidden: [16], dropout: 0.3), inputSize: 224, preprocessing: .tfLite)

@@ -12,12 +12,7 @@ import XCTest
 final class NonFiniteTests: XCTestCase {
     var directory: URL!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-nonfinite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try temporaryDirectory("skinlesion-nonfinite") }
 
     /// A small EfficientNet-Lite0 model file (32×32, two classes) with `edit` applied to its weights.
     func modelFile(_ name: String, edit: (Classifier) throws -> Void) throws -> URL {

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Dermoscopy
 import Inference
 import Logging
 import Models
@@ -34,6 +35,10 @@ final class ServerHarness: @unchecked Sendable {
         var metadata = ModelMetadata(architecture: model.architecture.name, classNames: Self.classes, head: model.head,
                                      inputSize: 64, preprocessing: model.architecture.preprocessing)
         metadata.temperature = 1.5
+        metadata.training = TrainingSummary(datasets: ["ham10000"], splitProtocol: "lesion-grouped", imagesPerSplit: ["train": 7],
+                                            classCounts: ["mel": 7], epochsTrained: 1, bestEpoch: 1, validationBalancedAccuracy: 0.5,
+                                            validationAccuracy: 0.5, validationMacroAUC: nil, settings: "test")
+        metadata.training?.dataLicenses = [DataLicense(dataset: "ham10000", license: DataLicense.nonCommercial, basis: "HAM10000 layout")]
         try ModelFile.save(model, metadata: metadata, to: modelFile)
 
         var options = ServeOptions()

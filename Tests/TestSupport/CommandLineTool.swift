@@ -58,3 +58,13 @@ public enum CommandLineTool {
         result(of: try start(arguments, logs: logs, environment: environment), logs: logs)
     }
 }
+
+extension XCTestCase {
+    /// A fresh directory under the system's temporary folder, removed when the test ends.
+    public func temporaryDirectory(_ prefix: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+}

@@ -1,3 +1,4 @@
+import Dermoscopy
 import Foundation
 import Inference
 
@@ -98,10 +99,13 @@ struct ModelResponse: Codable {
     let temperature: Float?
     let lowConfidenceThreshold: Double
     let intendedUse: String
+    /// The training data's licences, which the model inherits; empty when not recorded.
+    let dataLicenses: [DataLicense]
     let card: String
 
     enum CodingKeys: String, CodingKey {
         case model, classes, preprocessing, temperature, card
+        case dataLicenses = "data_licenses"
         case inputSize = "input_size"
         case lowConfidenceThreshold = "low_confidence_threshold"
         case intendedUse = "intended_use"

@@ -166,7 +166,7 @@ enum OpenAPIDocument {
           },
           "ModelResponse": {
             "type": "object", "additionalProperties": false,
-            "required": ["model", "classes", "input_size", "preprocessing", "low_confidence_threshold", "intended_use", "card"],
+            "required": ["model", "classes", "input_size", "preprocessing", "low_confidence_threshold", "intended_use", "data_licenses", "card"],
             "properties": {
               "model": {"$ref": "#/components/schemas/ModelIdentity"},
               "classes": {"type": "array", "items": {"type": "string"}, "minItems": 2},
@@ -175,7 +175,16 @@ enum OpenAPIDocument {
               "temperature": {"type": "number", "description": "Calibration temperature, when the model was calibrated"},
               "low_confidence_threshold": {"type": "number"},
               "intended_use": {"type": "string"},
+              "data_licenses": {"type": "array", "description": "The training data's licences, which the model inherits; empty when not recorded", "items": {"$ref": "#/components/schemas/DataLicense"}},
               "card": {"type": "string", "description": "MODEL_CARD.md"}
+            }
+          },
+          "DataLicense": {
+            "type": "object", "additionalProperties": false, "required": ["dataset", "license", "basis"],
+            "properties": {
+              "dataset": {"type": "string"},
+              "license": {"type": "string", "description": "e.g. CC BY-NC 4.0, or 'unknown: state it yourself'"},
+              "basis": {"type": "string", "description": "The detected dataset format, or that the user stated it"}
             }
           },
           "Health": {

@@ -65,7 +65,7 @@ struct Routes {
             model: service.identity, classes: metadata.classNames, inputSize: metadata.inputSize,
             preprocessing: metadata.preprocessing.summary, temperature: metadata.temperature,
             lowConfidenceThreshold: service.options.lowConfidenceThreshold, intendedUse: metadata.intendedUse,
-            card: service.card))
+            dataLicenses: metadata.training?.dataLicenses ?? [], card: service.card))
     }
 
     /// `tta` (1 or 8) and `cam` (true/false) from the query string.

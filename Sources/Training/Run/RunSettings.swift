@@ -1,3 +1,4 @@
+import Dermoscopy
 import Foundation
 
 /// What `config.json` in a run directory holds: the training configuration plus where the
@@ -8,13 +9,30 @@ public struct RunSettings: Codable, Sendable {
     public var format: String?
     public var weights: String?
     public var commandLine: [String]
+    /// Licences the user stated (`--data-license`), one for every dataset or one per dataset;
+    /// nil to keep what the formats say.
+    public var dataLicenses: [String]?
 
-    public init(config: TrainingConfig, dataset: [String], format: String?, weights: String?, commandLine: [String]) {
+    public init(config: TrainingConfig, dataset: [String], format: String?, weights: String?, commandLine: [String],
+                dataLicenses: [String]? = nil) {
         self.config = config
         self.dataset = dataset
         self.format = format
         self.weights = weights
         self.commandLine = commandLine
+        self.dataLicenses = dataLicenses
+    }
+
+    /// The datasets' licences: detected from their formats, unless the user stated them.
+    public func licenses(of dataset: Dataset) throws -> [DataLicense] {
+        guard let stated = dataLicenses, !stated.isEmpty else { return dataset.licenses }
+        guard stated.count == 1 || stated.count == dataset.licenses.count else {
+            throw TrainingError.badRun("\(stated.count) data licences recorded for \(dataset.licenses.count) datasets; "
+                                       + "give one for all or one per dataset")
+        }
+        return dataset.licenses.enumerated().map { index, detected in
+            DataLicense.stated(stated.count == 1 ? stated[0] : stated[index], for: detected.dataset)
+        }
     }
 
     public func write(to run: RunDirectory) throws {

@@ -25,7 +25,8 @@ public final class Trainer {
     private var cachedFeatures: (train: FeatureCache, validation: FeatureCache)?
     private var records: [EpochRecord] = []
     /// Split sizes, class counts and protocol, for the model card.
-    private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int])
+    private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int],
+                              licenses: [DataLicense])
     private let log: (String) -> Void
 
     /// Builds the model (from `weights` when given, else randomly initialised with a warning)
@@ -64,9 +65,10 @@ public final class Trainer {
             throw TrainingError.invalidConfig("unknown stage '\(stage)' for \(architecture.name); stages are "
                                               + model.stages.joined(separator: ", "))
         }
-        dataSummary = ([dataset.root.path], manifest.plan,
+        dataSummary = (dataset.licenses.map(\.dataset), manifest.plan,
                        Dictionary(grouping: manifest.entries, by: \.split).mapValues(\.count),
-                       Dictionary(grouping: train, by: \.label).reduce(into: [:]) { $0[classNames[$1.key]] = $1.value.count })
+                       Dictionary(grouping: train, by: \.label).reduce(into: [:]) { $0[classNames[$1.key]] = $1.value.count },
+                       dataset.licenses)
         self.model = model
         self.classes = classNames
         self.train = train
@@ -222,6 +224,7 @@ public final class Trainer {
                 validationBalancedAccuracy: report.balancedAccuracy, validationAccuracy: report.accuracy,
                 validationMacroAUC: report.macroAUC, settings: settingsSummary)
             metadata.training?.selectedBy = config.monitor.label
+            metadata.training?.dataLicenses = dataSummary.licenses
             try ModelFile.save(model, metadata: metadata, to: run.bestModel)
             try Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8)
                 .write(to: run.url.appendingPathComponent("MODEL_CARD.md"), options: .atomic)
