@@ -28,11 +28,14 @@ public enum CommandLineTool {
     }
 
     /// Starts `skinlesion arguments…` with its output going to files under `logs` (so a long run
-    /// never blocks on a full pipe); the caller waits or kills.
-    public static func start(_ arguments: [String], logs: URL, environment: [String: String] = [:]) throws -> Process {
+    /// never blocks on a full pipe); the caller waits or kills. `wrapper` runs it under another
+    /// program (`["/usr/bin/strace", "-f", …]`).
+    public static func start(_ arguments: [String], logs: URL, environment: [String: String] = [:],
+                             wrapper: [String] = []) throws -> Process {
         let process = Process()
-        process.executableURL = try executable()
-        process.arguments = arguments
+        let tool = try executable()
+        process.executableURL = wrapper.first.map(URL.init(fileURLWithPath:)) ?? tool
+        process.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [tool.path] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["OMP_NUM_THREADS": "1"]) { $1 }
             .merging(environment) { $1 }
         FileManager.default.createFile(atPath: logs.appendingPathExtension("out").path, contents: nil)
@@ -54,8 +57,9 @@ public enum CommandLineTool {
     }
 
     /// Runs `skinlesion arguments…` to the end.
-    public static func run(_ arguments: [String], logs: URL, environment: [String: String] = [:]) throws -> Result {
-        result(of: try start(arguments, logs: logs, environment: environment), logs: logs)
+    public static func run(_ arguments: [String], logs: URL, environment: [String: String] = [:],
+                           wrapper: [String] = []) throws -> Result {
+        result(of: try start(arguments, logs: logs, environment: environment, wrapper: wrapper), logs: logs)
     }
 }
 

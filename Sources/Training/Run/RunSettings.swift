@@ -1,5 +1,6 @@
 import Dermoscopy
 import Foundation
+import NeuralNet
 
 /// What `config.json` in a run directory holds: the training configuration plus where the
 /// data and starting weights came from, so `train --resume` needs nothing else.
@@ -38,8 +39,8 @@ public struct RunSettings: Codable, Sendable {
     public func write(to run: RunDirectory) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: run.config, options: .atomic)
-        try Data((commandLine.joined(separator: " ") + "\n").utf8).write(to: run.command, options: .atomic)
+        try AtomicFile.write(encoder.encode(self), to: run.config)
+        try AtomicFile.write(Data((commandLine.joined(separator: " ") + "\n").utf8), to: run.command)
     }
 
     public static func read(from run: RunDirectory) throws -> RunSettings {

@@ -86,9 +86,11 @@ public final class Trainer {
         if case .plateau(let patience) = config.schedule {
             progress.plateau = try ReduceOnPlateau(mode: config.monitor.higherIsBetter ? .max : .min, patience: patience)
         }
+        for folder in [run.url, run.checkpoints] { AtomicFile.removeStaleTemporaries(in: folder) }
         if let latest = run.existingCheckpoints().last {
             progress = try Checkpoint.read(into: model, optimizer: optimizer, ema: ema, from: latest)
-            records = EpochRecord.read(from: run)
+            // A run killed after logging an epoch but before its checkpoint trains that epoch again.
+            records = EpochRecord.read(from: run).filter { $0.epoch <= progress.epoch }
             log("resuming from \(latest.lastPathComponent): epoch \(progress.epoch + 1), batch \(progress.batch + 1), step \(progress.step)")
         }
     }
@@ -226,8 +228,8 @@ public final class Trainer {
             metadata.training?.selectedBy = config.monitor.label
             metadata.training?.dataLicenses = dataSummary.licenses
             try ModelFile.save(model, metadata: metadata, to: run.bestModel)
-            try Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8)
-                .write(to: run.url.appendingPathComponent("MODEL_CARD.md"), options: .atomic)
+            try AtomicFile.write(Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8),
+                                 to: run.url.appendingPathComponent("MODEL_CARD.md"))
             progress.bestMetric = metric
             progress.bestEpoch = epoch
             progress.epochsWithoutImprovement = 0

@@ -47,7 +47,7 @@ struct PredictCommand: ParsableCommand {
     /// network saw.
     private func writeCAM(_ url: URL, classIndex: Int, _ predictor: Predictor, to path: String) throws {
         let overlay = try predictor.camOverlay(of: predictor.view(of: url), classIndex: classIndex)
-        try PNGEncoder.encode(overlay).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try PNGEncoder.write(overlay, to: URL(fileURLWithPath: path))
         FileHandle.standardError.write(Data("Grad-CAM (\(predictor.model.architecture.camLayer)) written to \(path)\n".utf8))
     }
 

@@ -105,8 +105,8 @@ struct TrainCommand: ParsableCommand {
                                    commandLine: CommandLine.arguments, dataLicenses: dataLicenses.isEmpty ? nil : dataLicenses)
             try run.create()
             try settings.write(to: run)
-            try Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8)
-                .write(to: run.url.appendingPathComponent("versions.txt"), options: .atomic)
+            try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8),
+                                 to: run.url.appendingPathComponent("versions.txt"))
         }
         var options = DatasetOptions()
         options.format = settings.format.flatMap(DatasetFormat.init(rawValue:))
