@@ -61,7 +61,7 @@ public final class Trainer {
         }
         let model = try architecture.build(classes: classNames.count, head: config.head, fusion: fusion, seed: config.seed)
         if let weights {
-            try model.load(from: SafeTensorsFile(contentsOf: weights), skipping: [architecture.headName])
+            try model.load(from: SafeTensorsFile(contentsOf: weights), skipping: [architecture.headName, MetadataFusion.branchName])
         } else {
             log("warning: no --weights given: \(architecture.name) starts from random initialization, "
                 + "which needs far more data and epochs than transfer learning")
