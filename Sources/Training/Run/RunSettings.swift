@@ -13,6 +13,8 @@ public struct RunSettings: Codable, Sendable {
     /// Licences the user stated (`--data-license`), one for every dataset or one per dataset;
     /// nil to keep what the formats say.
     public var dataLicenses: [String]?
+    /// `train --folds K`: this directory holds K fold runs (`fold-N/`) rather than one run.
+    public var folds: Int?
 
     public init(config: TrainingConfig, dataset: [String], format: String?, weights: String?, commandLine: [String],
                 dataLicenses: [String]? = nil) {

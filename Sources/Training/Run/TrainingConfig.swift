@@ -62,6 +62,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var keepCheckpoints = 2
     /// Allows `cachesFrozenFeatures`.
     public var featureCache = true
+    /// Patient metadata fused with the image features; nil trains on images alone.
+    public var metadata: MetadataTraining?
 
     public init() {}
 
@@ -88,6 +90,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(imageSize.map(ModelLimits.inputSize.contains) ?? true,
                     "image size must be in \(ModelLimits.inputSize.lowerBound)…\(ModelLimits.inputSize.upperBound) (the model file's inputSize bound), got \(imageSize ?? 0)")
         try augmentation.validate()
+        try metadata?.validate(epochs: epochs)
     }
 }
 
