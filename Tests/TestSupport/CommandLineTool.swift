@@ -12,6 +12,11 @@ public enum CommandLineTool {
         public let stderr: String
     }
 
+    struct Missing: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
     /// `.build/<triple>/<configuration>/skinlesion`: the products folder holds the test bundle too.
     public static func executable() throws -> URL {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -21,8 +26,8 @@ public enum CommandLineTool {
             url = products.deletingLastPathComponent().appendingPathComponent("skinlesion")
         }
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw XCTSkip("the skinlesion executable is not built next to the tests (\(products.path)); "
-                          + "build with `swift build --build-tests` first")
+            // `swift test` and `swift build --build-tests` build it; its absence is a broken build, not a skip.
+            throw Missing(message: "the skinlesion executable is not built next to the tests (\(products.path))")
         }
         return url
     }
