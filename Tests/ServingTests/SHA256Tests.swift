@@ -1,9 +1,10 @@
+import Crypto
 import Foundation
 import XCTest
 @testable import Serving
 
-/// The audit log's digests must be real SHA-256: FIPS 180-4 example vectors, including the
-/// padding edge cases (55, 56 and 64 bytes) and a multi-block message.
+/// The audit log's digests and the model id are swift-crypto's SHA-256 through our hex helper:
+/// FIPS 180-4 example vectors, including the padding edge cases and a multi-block message.
 final class SHA256Tests: XCTestCase {
     func testKnownVectors() {
         let vectors: [(String, String)] = [

@@ -1,3 +1,4 @@
+import Crypto
 import Dermoscopy
 import Foundation
 import Hummingbird
