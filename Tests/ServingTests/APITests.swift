@@ -133,6 +133,13 @@ final class APITests: XCTestCase {
         XCTAssertTrue(metrics.text.contains("skinlesion_requests_total{route=\"/v1/predict\",status=\"400\"} 1\n"))
         XCTAssertTrue(metrics.text.contains("skinlesion_request_duration_seconds_count{route=\"/v1/predict\"} 2\n"))
         XCTAssertTrue(metrics.text.contains("# TYPE skinlesion_batch_images histogram"))
+        XCTAssertTrue(metrics.text.contains("# HELP skinlesion_requests_total HTTP requests by route and status code.\n"), metrics.text)
+        func value(_ series: String) -> Double? {
+            metrics.text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        XCTAssertNotNil(value("skinlesion_images_total"), metrics.text)
+        XCTAssertEqual(value("skinlesion_images_total"), value("skinlesion_batch_images_sum"), "every image went through a batch")
+        XCTAssertTrue(metrics.text.contains("# TYPE skinlesion_uptime_seconds gauge\nskinlesion_uptime_seconds "), metrics.text)
 
         let page = try await harness.get("/")
         XCTAssertEqual(page.status, 200)
