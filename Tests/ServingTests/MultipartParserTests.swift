@@ -27,6 +27,10 @@ final class MultipartParserTests: XCTestCase {
         XCTAssertThrowsError(try MultipartParser.parts(of: Data("no boundary here".utf8), boundary: "B")) {
             XCTAssertTrue(($0 as? APIError)?.message.contains("does not contain its boundary") ?? false, "\($0)")
         }
+        let badHeader = Data("--B\r\nContent Disposition form-data\r\n\r\nabc\r\n--B--".utf8)
+        XCTAssertThrowsError(try MultipartParser.parts(of: badHeader, boundary: "B")) {
+            XCTAssertTrue(($0 as? APIError)?.message.contains("does not follow RFC 7578") ?? false, "\($0)")
+        }
         let noFile = Data("--B\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--B--".utf8)
         XCTAssertThrowsError(try UploadReader.read(body: noFile, contentType: "multipart/form-data; boundary=B")) {
             XCTAssertEqual(($0 as? APIError)?.status, .badRequest)
