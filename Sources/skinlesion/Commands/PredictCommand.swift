@@ -86,7 +86,8 @@ struct PredictCommand: ParsableCommand {
     /// network saw.
     private func writeCAM(_ url: URL, metadata values: [String: String], classIndex: Int, _ predictor: Predictor, to path: String) throws {
         let vector = predictor.takesMetadata ? try predictor.encodeMetadata(values).vector : nil
-        let overlay = try predictor.camOverlay(of: predictor.view(of: url), metadata: vector, classIndex: classIndex)
+        let overlay = try predictor.camOverlay(of: predictor.view(of: url), over: ImageDecoder.decode(contentsOf: url),
+                                               metadata: vector, classIndex: classIndex)
         try PNGEncoder.encode(overlay).write(to: URL(fileURLWithPath: path), options: .atomic)
         FileHandle.standardError.write(Data("Grad-CAM (\(predictor.model.architecture.camLayer)) written to \(path)\n".utf8))
     }
