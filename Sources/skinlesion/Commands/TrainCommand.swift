@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dermoscopy
 import Foundation
+import Interop
 import Models
 import NeuralNet
 import Training
@@ -29,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Architecture (see `skinlesion models`).")
     var arch = "resnet50"
 
-    @Option(help: "ImageNet weights to start from (safetensors with the architecture's own names).")
+    @Option(help: "Pretrained weights to start from: safetensors or a PyTorch .pth/.pt with the architecture's own names, or a Keras .h5/.weights.h5/.keras (the head is not taken).")
     var weights: String?
 
     @Option(help: "Input size (default: the architecture's).")
@@ -110,8 +111,14 @@ struct TrainCommand: ParsableCommand {
             manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
+        let weights = try settings.weights.map { path in
+            let source = try WeightFiles.open(URL(fileURLWithPath: path))
+            let state = try source.stateDict(for: Architectures.named(settings.config.architecture))
+            log("weights: \(path) (\(source.format), \(state.entries.count) tensors)")
+            return state
+        }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                  weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+                                  weights: weights, log: log)
         let progress = try trainer.fit()
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
