@@ -2,7 +2,7 @@ import Foundation
 import Models
 
 /// A Keras file (`.h5`, `.weights.h5`, `.keras`) converted by the architecture's Keras
-/// mapping: the names are Keras's, so the state dict is the converted model's.
+/// mapping (`KerasImporter`), layouts exactly, onto the architecture's names.
 public struct KerasSource: WeightSource {
     public let file: KerasWeightFile
     public var format: String { file.format.rawValue }
@@ -15,8 +15,10 @@ public struct KerasSource: WeightSource {
 
     public init(contentsOf url: URL) throws { file = try KerasWeightFile(contentsOf: url) }
 
+    /// The backbone only: `train` never takes a file's head, and Keras Applications'
+    /// `include_top=False` files have none.
     public func stateDict(for architecture: Architecture) throws -> StateDict {
-        StateDict(source: file.file, layer: try KerasImporter.convert(file, architecture: architecture).model)
+        try KerasImporter.backbone(file, architecture: architecture)
     }
 
     public func classifier(for architecture: Architecture) throws -> ImportedModel {
