@@ -6,12 +6,15 @@ contiguous), with the stored dtype in the metadata. The Swift reader must give b
 those values, names and shapes.
 
 Commands:
-  tensors --layout zip|legacy --protocol N --output X.pth --reference R.safetensors
-      every kind of tensor a state dict can hold: float32/float16/bfloat16/int64, a 0-d
-      counter, a Parameter, transposed and sliced views, two tensors on one storage at
-      different offsets, the same tensor twice, a stride-0 expand, an empty tensor
-  checkpoint --layout zip|legacy --output X.pth --reference R.safetensors [--key state_dict]
-      a training checkpoint: {'epoch', <key>: DataParallel-prefixed state dict, 'optimizer':
+  tensors --directory D --variants LAYOUT[-protocolN][-deflate|-zip64],...
+      writes D/<variant>.pth and D/<variant>.reference.safetensors for each variant (one torch
+      start for all), e.g. zip, legacy-protocol4, zip-deflate: every kind of tensor a state
+      dict can hold: float32/float16/bfloat16/int64, a 0-d counter, a Parameter, transposed
+      and sliced views, two tensors on one storage at different offsets, the same tensor
+      twice, a stride-0 expand, an empty tensor. -deflate and -zip64 rewrite the zip with
+      Python's zipfile, compressed or with ZIP64 records, as other zip tools might leave it
+  checkpoint --directory D --variants LAYOUT:KEY,...
+      writes D/checkpoint-<layout>-<key>.pth and D/checkpoint.reference.safetensors: a training checkpoint: {'epoch', <key>: DataParallel-prefixed state dict, 'optimizer':
       SGD state with momentum buffers, 'best_acc1'}; the reference has the names unprefixed
   from-safetensors --input W.safetensors --layout zip|legacy --output X.pth
       one of our own safetensors files (F32 and I64 only, read here with NumPy) as torch.save
@@ -97,15 +100,28 @@ def repack(path, how):
 
 
 def command_tensors(args):
-    state = every_kind_of_tensor()
-    save(state, args.output, args.layout, args.protocol)
-    if args.repack:
-        repack(args.output, args.repack)
-    # torch's own weights-only unpickler reads protocol 2 only; this file is our own.
-    write_reference(torch.load(args.output, weights_only=args.protocol == 2), args.reference)
+    for variant in args.variants.split(","):
+        parts = variant.split("-")
+        layout, protocol = parts[0], 2
+        for part in parts[1:]:
+            if part.startswith("protocol"):
+                protocol = int(part[len("protocol"):])
+        output = f"{args.directory}/{variant}.pth"
+        save(every_kind_of_tensor(), output, layout, protocol)
+        for how in (part for part in parts[1:] if part in ("deflate", "zip64")):
+            repack(output, how)
+        # torch's own weights-only unpickler reads protocol 2 only; this file is our own.
+        write_reference(torch.load(output, weights_only=protocol == 2), f"{args.directory}/{variant}.reference.safetensors")
 
 
 def command_checkpoint(args):
+    for variant in args.variants.split(","):
+        layout, key = variant.split(":")
+        write_checkpoint(layout, key, f"{args.directory}/checkpoint-{layout}-{key}.pth",
+                         f"{args.directory}/checkpoint.reference.safetensors")
+
+
+def write_checkpoint(layout, key, output, reference):
     torch.manual_seed(8)
     model = nn.Sequential(collections.OrderedDict(
         conv=nn.Conv2d(3, 4, 3, bias=False), bn=nn.BatchNorm2d(4), pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
@@ -114,11 +130,11 @@ def command_checkpoint(args):
     model(torch.randn(2, 3, 5, 5)).sum().backward()
     optimizer.step()
     wrapped = nn.DataParallel(model)  # the names DataParallel's state_dict gives: module.conv.weight, …
-    checkpoint = {"epoch": 3, args.key: wrapped.state_dict(), "optimizer": optimizer.state_dict(), "best_acc1": 0.625,
+    checkpoint = {"epoch": 3, key: wrapped.state_dict(), "optimizer": optimizer.state_dict(), "best_acc1": 0.625,
                   "arch": "toy"}
-    assert all(name.startswith("module.") for name in checkpoint[args.key])
-    save(checkpoint, args.output, args.layout)
-    write_reference(model.state_dict(), args.reference)
+    assert all(name.startswith("module.") for name in checkpoint[key])
+    save(checkpoint, output, layout)
+    write_reference(model.state_dict(), reference)
 
 
 def read_safetensors(path):
@@ -211,20 +227,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     tensors = commands.add_parser("tensors")
-    tensors.add_argument("--layout", choices=["zip", "legacy"], required=True)
-    tensors.add_argument("--protocol", type=int, default=2)
-    tensors.add_argument("--output", required=True)
-    tensors.add_argument("--reference", required=True)
-    tensors.add_argument("--repack", choices=["deflate", "zip64"])
+    tensors.add_argument("--directory", required=True)
+    tensors.add_argument("--variants", required=True)
     convert = commands.add_parser("from-safetensors")
     convert.add_argument("--input", required=True)
     convert.add_argument("--layout", choices=["zip", "legacy"], required=True)
     convert.add_argument("--output", required=True)
     checkpoint = commands.add_parser("checkpoint")
-    checkpoint.add_argument("--layout", choices=["zip", "legacy"], required=True)
-    checkpoint.add_argument("--key", default="state_dict")
-    checkpoint.add_argument("--output", required=True)
-    checkpoint.add_argument("--reference", required=True)
+    checkpoint.add_argument("--directory", required=True)
+    checkpoint.add_argument("--variants", required=True)
     resnet = commands.add_parser("resnet50")
     resnet.add_argument("--output", required=True)
     resnet.add_argument("--classes", type=int, default=1000)

@@ -41,39 +41,33 @@ final class PyTorchImportTests: XCTestCase {
     /// expand and an empty tensor: zip and legacy layouts, pickle protocols 2 and 4, and a zip
     /// re-packed deflated and with ZIP64 records. Each is recognised by content.
     func testEveryKindOfTensorMatchesTorch() throws {
-        let cases: [(label: String, arguments: [String], format: String)] = [
-            ("zip", ["--layout", "zip"], TorchCheckpoint.Layout.zip.rawValue),
-            ("legacy", ["--layout", "legacy"], TorchCheckpoint.Layout.legacy.rawValue),
-            ("zip-protocol4", ["--layout", "zip", "--protocol", "4"], TorchCheckpoint.Layout.zip.rawValue),
-            ("legacy-protocol4", ["--layout", "legacy", "--protocol", "4"], TorchCheckpoint.Layout.legacy.rawValue),
-            ("zip-deflate", ["--layout", "zip", "--repack", "deflate"], TorchCheckpoint.Layout.zip.rawValue),
-            ("zip-zip64", ["--layout", "zip", "--repack", "zip64"], TorchCheckpoint.Layout.zip.rawValue),
-        ]
-        for (label, arguments, format) in cases {
-            let file = url("\(label).pth"), reference = url("\(label).reference.safetensors")
-            try torchFiles(["tensors", "--output", file.path, "--reference", reference.path] + arguments)
-            let source = try WeightFiles.open(file)
-            XCTAssertTrue(source is PyTorchSource, label)
-            XCTAssertEqual(source.format, format, label)
+        let zip = TorchCheckpoint.Layout.zip.rawValue, legacy = TorchCheckpoint.Layout.legacy.rawValue
+        let variants = [("zip", zip), ("legacy", legacy), ("zip-protocol4", zip), ("legacy-protocol4", legacy),
+                        ("zip-deflate", zip), ("zip-zip64", zip)]
+        try torchFiles(["tensors", "--directory", directory.path, "--variants", variants.map(\.0).joined(separator: ",")])
+        for (variant, format) in variants {
+            let source = try WeightFiles.open(url("\(variant).pth"))
+            XCTAssertTrue(source is PyTorchSource, variant)
+            XCTAssertEqual(source.format, format, variant)
             let state = try source.stateDict(for: Architectures.named("resnet50"))
-            XCTAssertEqual(state.source, "\(label).pth")
-            XCTAssertEqual(state.entries.count, 13, label)
-            try assertMatchesReference(state, reference, label)
+            XCTAssertEqual(state.source, "\(variant).pth")
+            XCTAssertEqual(state.entries.count, 13, variant)
+            try assertMatchesReference(state, url("\(variant).reference.safetensors"), variant)
         }
     }
 
     /// `{'epoch', key: DataParallel state dict, 'optimizer': SGD with momentum, …}`: the state
     /// dict is found under the key, `module.` is removed, the optimizer's tensors are not read.
     func testTrainingCheckpointIsUnwrapped() throws {
-        for (layout, key) in [("zip", "state_dict"), ("legacy", "model_state_dict"), ("zip", "model")] {
-            let file = url("checkpoint-\(layout)-\(key).pth"), reference = url("checkpoint.reference.safetensors")
-            try torchFiles(["checkpoint", "--layout", layout, "--key", key, "--output", file.path,
-                            "--reference", reference.path])
-            let checkpoint = try TorchCheckpoint(contentsOf: file)
+        let variants = [("zip", "state_dict"), ("legacy", "model_state_dict"), ("zip", "model")]
+        try torchFiles(["checkpoint", "--directory", directory.path,
+                        "--variants", variants.map { "\($0.0):\($0.1)" }.joined(separator: ",")])
+        for (layout, key) in variants {
+            let checkpoint = try TorchCheckpoint(contentsOf: url("checkpoint-\(layout)-\(key).pth"))
             XCTAssertEqual(checkpoint.unwrapped, [key])
             XCTAssertTrue(checkpoint.strippedModulePrefix)
             XCTAssertEqual(checkpoint.stateDict.names.first, "bn.bias")
-            try assertMatchesReference(checkpoint.stateDict, reference, "\(layout) \(key)")
+            try assertMatchesReference(checkpoint.stateDict, url("checkpoint.reference.safetensors"), "\(layout) \(key)")
         }
     }
 
