@@ -9,7 +9,8 @@ public final class Classifier: Layer {
     public let architecture: Architecture
     public let classes: Int
     public let head: HeadConfig
-    let network: Sequential
+    /// The modules in order: backbone, pooling, head (exporters walk it).
+    package let network: Sequential
     /// Names of the modules that can be the first trainable one, bottom to top.
     public let stages: [String]
 

@@ -1,0 +1,139 @@
+import Dermoscopy
+import Foundation
+import XCTest
+@testable import Inference
+@testable import Interop
+@testable import Models
+@testable import NeuralNet
+import TestSupport
+
+/// `skinlesion export`: every architecture, written as ONNX, computes in ONNX Runtime what it
+/// computes here, at batch 1 and batch 3 from one file (the batch is symbolic).
+final class ONNXExportTests: XCTestCase {
+    /// The smallest input each architecture takes (VGG19's fully connected top needs 224),
+    /// so the whole registry runs in CI in seconds; a new architecture runs at its own size.
+    static let testSizes = ["resnet50": 64, "efficientnet-lite0": 64, "vgg19-notop": 32, "resnet50v2": 64,
+                            "densenet121": 64, "inceptionv3": 75, "xception": 71]
+    static let tolerance: Float = 1e-5
+
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        try PythonReference.requireVenv()
+        directory = try PythonReference.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func testEveryArchitectureMatchesOnnxRuntimeAtBatchOneAndThree() throws {
+        for (index, architecture) in Architectures.all.enumerated() {
+            let size = Self.testSizes[architecture.name] ?? architecture.inputSize
+            // Both head kinds: the ImageNet linear one, and the MLP with BatchNorm1d and dropout.
+            let head = index % 2 == 0 ? HeadConfig.mlp(hidden: [24, 16], dropout: 0.3) : .linear
+            let model = try architecture.build(classes: 5, head: head, seed: UInt64(index + 1))
+            try randomizeBatchNorms(model, seed: UInt64(index + 40))
+            let temperature: Float = 1.7
+            let file = directory.appendingPathComponent("\(architecture.name).onnx")
+            let options = ONNXExportOptions(inputSize: size, classNames: (0..<5).map { "c\($0)" }, temperature: temperature,
+                                            preprocessing: architecture.preprocessing, producerVersion: "test", doc: "test")
+            try ONNXExporter.write(model, options: options, to: file)
+
+            var rng = SeededGenerator(seed: UInt64(index + 100))
+            let batches = [1, 3].map { batch in (batch, (0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }) }
+            let cases = batches.map { ONNXRuntimeCheck.Case(tag: "b\($0.0)", inputs: ["image": ($0.1, [$0.0, 3, size, size])]) }
+            let (report, outputs) = try ONNXRuntimeCheck.run(file, cases, in: directory)
+
+            XCTAssertEqual(report.inputs["image"], [.symbol("batch"), .value(3), .value(size), .value(size)], architecture.name)
+            XCTAssertEqual(report.outputs["logits"], [.symbol("batch"), .value(5)], architecture.name)
+            XCTAssertEqual(report.outputs["probabilities"], [.symbol("batch"), .value(5)], architecture.name)
+            XCTAssertEqual(report.opsets["ai.onnx"], ONNXExportOptions.defaultOpset)
+            XCTAssertEqual(report.ir_version, 8)
+            XCTAssertEqual(report.metadata["skinlesion.architecture"], architecture.name)
+            for (batch, pixels) in batches {
+                let logits = try model.forward(Tensor(shape: [batch, 3, size, size], values: pixels), mode: .inference).toArray()
+                let probabilities = softmaxRows(logits, classes: 5, temperature: temperature)
+                let theirs = try XCTUnwrap(outputs["b\(batch)"])
+                XCTAssertGreaterThan(logits.map(abs).max()!, 1e-3, "\(architecture.name): logits must not vanish")
+                let logitError = relativeError(theirs["logits"] ?? [], logits)
+                let probabilityError = relativeError(theirs["probabilities"] ?? [], probabilities)
+                print("onnx export \(architecture.name) \(batch)×3×\(size)×\(size) head \(head): logits \(logitError), "
+                      + "probabilities \(probabilityError); ops \(report.ops.values.reduce(0, +))")
+                XCTAssertLessThanOrEqual(logitError, Self.tolerance, "\(architecture.name) batch \(batch) logits")
+                XCTAssertLessThanOrEqual(probabilityError, Self.tolerance, "\(architecture.name) batch \(batch) probabilities")
+            }
+            try FileManager.default.removeItem(at: file)
+        }
+    }
+
+    /// `--with-preprocessing` on real HAM10000 images: the graph takes the evaluation view's
+    /// 0–255 RGB pixels and gives what `Predictor` (lookup-table normalization, the model's own
+    /// input size, calibrated softmax) gives, for each of the five normalizations.
+    func testPreprocessingInTheGraphMatchesThePredictorOnRealImages() throws {
+        let sample = PythonReference.root.deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
+        let images = ["ISIC_0024306.jpg", "ISIC_0024307.jpg"].map {
+            sample.appendingPathComponent("HAM10000_images_part_1").appendingPathComponent($0)
+        }
+        guard images.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw XCTSkip("real HAM10000 images not found under \(sample.path) (see ../shared/data/README.md)")
+        }
+        let byMode: [(Normalization, String)] = [(.torchvision, "resnet50"), (.tfLite, "efficientnet-lite0"),
+                                                 (.caffe, "vgg19-notop"), (.tf, "resnet50v2"), (.kerasTorch, "densenet121")]
+        for (mode, name) in byMode {
+            let architecture = try Architectures.named(name)
+            XCTAssertEqual(architecture.preprocessing.mode, mode.rawValue)
+            let model = try architecture.build(classes: 3, head: .standard, seed: 9)
+            try randomizeBatchNorms(model, seed: 10)
+            var metadata = ModelMetadata(architecture: name, classNames: ["a", "b", "c"], head: model.head, inputSize: 96,
+                                         preprocessing: architecture.preprocessing)
+            metadata.temperature = 0.8
+            let modelFile = directory.appendingPathComponent("\(name).safetensors")
+            try ModelFile.save(model, metadata: metadata, to: modelFile)
+            let predictor = try Predictor(modelFile: modelFile)
+            let views = try images.map { try predictor.view(of: $0) }
+
+            let onnxFile = directory.appendingPathComponent("\(name).onnx")
+            let options = ONNXExportOptions(inputSize: 96, classNames: metadata.classNames, temperature: metadata.temperature,
+                                            preprocessing: metadata.preprocessing, includesPreprocessing: true,
+                                            producerVersion: "test", doc: metadata.intendedUse)
+            try ONNXExporter.write(predictor.model, options: options, to: onnxFile)
+            let rgb = views.flatMap { view in
+                (0..<3).flatMap { channel in stride(from: channel, to: view.pixels.count, by: 3).map { Float(view.pixels[$0]) } }
+            }
+            let (_, outputs) = try ONNXRuntimeCheck.run(
+                onnxFile, [ONNXRuntimeCheck.Case(tag: "real", inputs: ["image": (rgb, [views.count, 3, 96, 96])])], in: directory)
+            let ours = (logits: try predictor.logits(views), probabilities: try predictor.probabilities(views).flatMap { $0.map(Float.init) })
+            let theirs = try XCTUnwrap(outputs["real"])
+            let logitError = relativeError(theirs["logits"] ?? [], ours.logits)
+            let probabilityError = relativeError(theirs["probabilities"] ?? [], ours.probabilities)
+            print("onnx export with \(mode.rawValue) preprocessing (\(name), 2 HAM10000 images at 96²): logits \(logitError), "
+                  + "probabilities \(probabilityError)")
+            XCTAssertLessThanOrEqual(logitError, Self.tolerance, "\(mode.rawValue) logits")
+            XCTAssertLessThanOrEqual(probabilityError, Self.tolerance, "\(mode.rawValue) probabilities")
+        }
+    }
+
+    /// The oldest and newest operator sets offered give the same answers, each file with the
+    /// IR version its operator set came with.
+    func testOldestAndNewestOpsetsRunInOnnxRuntime() throws {
+        let model = try Architectures.named("efficientnet-lite0").build(classes: 4, head: .standard, seed: 3)
+        try randomizeBatchNorms(model, seed: 4)
+        var rng = SeededGenerator(seed: 5)
+        let pixels = (0..<(2 * 3 * 48 * 48)).map { _ in rng.nextNormal() }
+        let logits = try model.forward(Tensor(shape: [2, 3, 48, 48], values: pixels), mode: .inference).toArray()
+        for (opset, irVersion) in [(ONNXExportOptions.supportedOpsets.lowerBound, 7), (ONNXExportOptions.supportedOpsets.upperBound, 11)] {
+            let file = directory.appendingPathComponent("opset\(opset).onnx")
+            let options = ONNXExportOptions(inputSize: 48, classNames: ["a", "b", "c", "d"], preprocessing: .tfLite, opset: opset,
+                                            producerVersion: "test", doc: "")
+            try ONNXExporter.write(model, options: options, to: file)
+            let (report, outputs) = try ONNXRuntimeCheck.run(
+                file, [ONNXRuntimeCheck.Case(tag: "x", inputs: ["image": (pixels, [2, 3, 48, 48])])], in: directory)
+            XCTAssertEqual(report.opsets["ai.onnx"], opset)
+            XCTAssertEqual(report.ir_version, irVersion)
+            XCTAssertLessThanOrEqual(relativeError(outputs["x"]?["logits"] ?? [], logits), Self.tolerance, "opset \(opset)")
+            XCTAssertLessThanOrEqual(relativeError(outputs["x"]?["probabilities"] ?? [], softmaxRows(logits, classes: 4, temperature: 1)),
+                                     Self.tolerance, "opset \(opset)")
+        }
+    }
+}
