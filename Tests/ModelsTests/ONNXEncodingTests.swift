@@ -69,7 +69,7 @@ final class ONNXEncodingTests: XCTestCase {
         let backbone: [(String, any Layer)] = [("stem", Sequential([("conv", try Conv2D(3, 8, kernel: 3)),
                                                                     ("odd", Mystery())]))]
         let model = try Classifier(architecture: architecture, backbone: backbone, featureChannels: 8, classes: 2,
-                                   head: .linear, seed: 0)
+                                   head: .linear, fusion: nil, seed: 0)
         let options = ONNXExportOptions(inputSize: 16, classNames: ["a", "b"], preprocessing: .imagenet, producerVersion: "test", doc: "")
         XCTAssertThrowsError(try ONNXExporter.export(model, options: options)) { error in
             XCTAssertEqual((error as? ONNXExportError)?.layer, "stem.odd")
@@ -81,7 +81,7 @@ final class ONNXEncodingTests: XCTestCase {
     func testAnInputTooSmallIsRefusedAtTheLayer() throws {
         let backbone: [(String, any Layer)] = [("stem", Sequential([("conv", try Conv2D(3, 8, kernel: 5))]))]
         let model = try Classifier(architecture: Architectures.named("resnet50"), backbone: backbone, featureChannels: 8,
-                                   classes: 2, head: .linear, seed: 0)
+                                   classes: 2, head: .linear, fusion: nil, seed: 0)
         let options = ONNXExportOptions(inputSize: 4, classNames: ["a", "b"], preprocessing: .imagenet, producerVersion: "test", doc: "")
         XCTAssertThrowsError(try ONNXExporter.export(model, options: options)) { error in
             XCTAssertEqual((error as? ONNXExportError)?.layer, "stem.conv", "\(error)")

@@ -67,6 +67,40 @@ final class ONNXExportTests: XCTestCase {
         }
     }
 
+    /// A metadata-fusion model has two inputs, `image` and `metadata`, both with the symbolic
+    /// batch; the branch, the concatenation and the MLP head match ours.
+    func testMetadataFusionModelTakesImageAndMetadata() throws {
+        let fusion = MetadataFusion(inputs: 6, hidden: [8, 4], dropout: 0.2)
+        let model = try Architectures.named("resnet50").build(classes: 3, head: .standard, fusion: fusion, seed: 2)
+        try randomizeBatchNorms(model, seed: 3)
+        let file = directory.appendingPathComponent("fusion.onnx")
+        var options = ONNXExportOptions(inputSize: 64, classNames: ["a", "b", "c"], temperature: 1.3, preprocessing: .imagenet,
+                                        producerVersion: "test", doc: "")
+        options.metadataSpec = #"{"features":[]}"#
+        try ONNXExporter.write(model, options: options, to: file)
+        var rng = SeededGenerator(seed: 8)
+        let batches = [1, 3].map { batch in
+            (batch, (0..<(batch * 3 * 64 * 64)).map { _ in rng.nextNormal() }, (0..<(batch * 6)).map { _ in rng.nextNormal() })
+        }
+        let cases = batches.map {
+            ONNXRuntimeCheck.Case(tag: "b\($0.0)", inputs: ["image": ($0.1, [$0.0, 3, 64, 64]), "metadata": ($0.2, [$0.0, 6])])
+        }
+        let (report, outputs) = try ONNXRuntimeCheck.run(file, cases, in: directory)
+        XCTAssertEqual(report.inputs["metadata"], [.symbol("batch"), .value(6)])
+        XCTAssertEqual(report.inputs["image"], [.symbol("batch"), .value(3), .value(64), .value(64)])
+        XCTAssertEqual(report.metadata["skinlesion.metadata_spec"], options.metadataSpec)
+        for (batch, pixels, metadata) in batches {
+            try model.setMetadata(Tensor(shape: [batch, 6], values: metadata))
+            let logits = try model.forward(Tensor(shape: [batch, 3, 64, 64], values: pixels), mode: .inference).toArray()
+            let theirs = try XCTUnwrap(outputs["b\(batch)"])
+            let logitError = relativeError(theirs["logits"] ?? [], logits)
+            let probabilityError = relativeError(theirs["probabilities"] ?? [], softmaxRows(logits, classes: 3, temperature: 1.3))
+            print("onnx export resnet50 + metadata fusion batch \(batch): logits \(logitError), probabilities \(probabilityError)")
+            XCTAssertLessThanOrEqual(logitError, Self.tolerance, "batch \(batch) logits")
+            XCTAssertLessThanOrEqual(probabilityError, Self.tolerance, "batch \(batch) probabilities")
+        }
+    }
+
     /// `--with-preprocessing` on real HAM10000 images: the graph takes the evaluation view's
     /// 0–255 RGB pixels and gives what `Predictor` (lookup-table normalization, the model's own
     /// input size, calibrated softmax) gives, for each of the five normalizations.

@@ -65,3 +65,18 @@ extension SameMaxPool: ONNXExportable {
         return try graph.add(pool(forInput: Array(x.shape[1...])), x)
     }
 }
+
+extension MetadataFusionHead: ONNXExportable {
+    /// head([features, branch(metadata)]), the metadata being the graph's second input.
+    func exportONNX(_ x: ONNXValue, into graph: ONNXGraph) throws -> ONNXValue {
+        guard usesMetadata else {
+            throw ONNXExportError(layer: graph.path, "the model is set to ignore its metadata (the image stage of "
+                                  + "two-stage training), which is not what a deployed fusion model computes")
+        }
+        guard let metadata = graph.metadata, metadata.shape == [fusion.inputs] else {
+            throw ONNXExportError(layer: graph.path, "the fusion head needs the graph's metadata input [N, \(fusion.inputs)]")
+        }
+        let encoded = try graph.add(branch, named: MetadataFusion.branchName, metadata)
+        return try graph.add(head, named: headName, graph.concat([x, encoded]))
+    }
+}

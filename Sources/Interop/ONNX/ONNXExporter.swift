@@ -26,6 +26,9 @@ public struct ONNXExportOptions: Sendable {
     public var producerVersion: String
     /// Written as the model's doc string (the intended-use notice).
     public var doc: String
+    /// A fusion model's metadata spec as JSON (how raw patient data becomes the `metadata`
+    /// input), recorded for deployers.
+    public var metadataSpec: String?
 
     public init(inputSize: Int, classNames: [String], temperature: Float? = nil, preprocessing: Preprocessing,
                 includesPreprocessing: Bool = false, opset: Int = defaultOpset, producerVersion: String, doc: String) {
@@ -53,8 +56,9 @@ public struct ONNXExportOptions: Sendable {
 }
 
 /// Writes a classifier as an ONNX model: input `image` `[batch, 3, size, size]` with a
-/// symbolic batch, outputs `logits` and `probabilities` (softmax of logits / temperature),
-/// every layer as the ONNX operators that compute exactly what its inference forward does.
+/// symbolic batch (and `metadata` `[batch, width]` for a metadata-fusion model), outputs
+/// `logits` and `probabilities` (softmax of logits / temperature), every layer as the ONNX
+/// operators that compute exactly what its inference forward does.
 public enum ONNXExporter {
     public struct Summary: Sendable {
         public let nodes: Int
@@ -80,6 +84,7 @@ public enum ONNXExporter {
         let graph = ONNXGraph(opset: options.opset)
         let size = options.inputSize
         let image = try graph.input("image", shape: [3, size, size])
+        if let fusion = model.fusion { graph.metadata = try graph.input("metadata", shape: [fusion.inputs]) }
         let normalized = options.includesPreprocessing ? try normalize(image, options.preprocessing, into: graph) : image
         let network = try graph.add(model.network, normalized)
         guard network.shape == [model.classes] else {
@@ -97,6 +102,10 @@ public enum ONNXExporter {
             ? "RGB pixels in [0, 255], NCHW; \(options.preprocessing.mode) normalization is in the graph"
             : "normalized image, NCHW (\(options.preprocessing.summary)), as the network takes it"
         let inputs = [ONNXProto.valueInfo(image.name, type: .float, shape: [batch] + image.shape.map { .value($0) }, doc: inputDoc)]
+            + (graph.metadata.map {
+                [ONNXProto.valueInfo($0.name, type: .float, shape: [batch] + $0.shape.map { .value($0) },
+                                     doc: "patient metadata encoded by the model's metadata spec (skinlesion.metadata_spec)")]
+            } ?? [])
         let outputs = [
             ONNXProto.valueInfo(logits.name, type: .float, shape: [batch, .value(model.classes)], doc: "uncalibrated logits"),
             ONNXProto.valueInfo(probabilities.name, type: .float, shape: [batch, .value(model.classes)],
@@ -155,6 +164,6 @@ public enum ONNXExporter {
             ("skinlesion.input_size", "\(options.inputSize)"),
             ("skinlesion.preprocessing", preprocessing),
             ("skinlesion.temperature", "\(options.temperature ?? 1)"),
-        ]
+        ] + (options.metadataSpec.map { [("skinlesion.metadata_spec", $0)] } ?? [])
     }
 }

@@ -24,6 +24,8 @@ final class ONNXGraph {
     private var names: Set<String> = []
     /// Module names from the root to the layer being exported (`layer4`, `2`, `conv1`).
     private var scope: [String] = []
+    /// The patient-metadata input of a fusion model, which its fusion head reads.
+    var metadata: ONNXValue?
 
     init(opset: Int) {
         self.opset = opset

@@ -35,11 +35,11 @@ public enum AtomicFile {
     /// Calls `body` with a sink into a temporary file, then moves it over `url`. On any
     /// failure the temporary file is removed and `url` is untouched. `error` turns a failed
     /// step (with `strerror`'s words appended) into the caller's own error type.
-    public static func write(to url: URL, error: @escaping (_ message: String) -> Error,
+    public static func write(to url: URL, error makeError: @escaping (_ message: String) -> Error,
                              _ body: (Sink) throws -> Void) throws {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let fail = { (what: String) -> Error in error("cannot \(what): \(String(cString: strerror(errno)))") }
+        let fail = { (what: String) -> Error in makeError("cannot \(what): \(String(cString: strerror(errno)))") }
 
         let descriptor = temporary.withUnsafeFileSystemRepresentation { open($0!, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
         guard descriptor >= 0 else { throw fail("create temporary file \(temporary.lastPathComponent)") }

@@ -9,13 +9,15 @@ import Interop
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a model as ONNX: input `image` with any batch size, outputs `logits` and `probabilities`.",
+        abstract: "Write a model as ONNX, with any batch size: outputs `logits` and `probabilities`.",
         discussion: """
             The image input is [batch, 3, size, size], normalized as the model's preprocessing says; with \
             --with-preprocessing the normalization is in the graph and the input is RGB pixels in [0, 255]. \
             `probabilities` is the softmax of the logits divided by the calibration temperature when the model \
-            has one. Class names, input size and preprocessing are in the file's metadata. A layer that ONNX \
-            cannot express exactly is refused by name, never approximated.
+            has one. A metadata-fusion model has a second input, `metadata` [batch, width], the patient data encoded \
+            by the model's metadata spec, which the file records as JSON. Class names, input size and preprocessing \
+            are in the file's metadata too. A layer that ONNX cannot express exactly is refused by name, never \
+            approximated.
             """
     )
 
@@ -38,17 +40,21 @@ struct ExportCommand: ParsableCommand {
         let (classifier, metadata) = try ModelFile.load(from: url)
         // The graph must normalize as every SkinLesion consumer does, so the mode must be one they know.
         guard Normalization(rawValue: metadata.preprocessing.mode) != nil else {
-            throw ModelFileError(file: url.lastPathComponent, message: "unknown preprocessing mode '\(metadata.preprocessing.mode)'")
+            throw ValidationError("\(url.lastPathComponent): unknown preprocessing mode '\(metadata.preprocessing.mode)'")
         }
-        let options = ONNXExportOptions(inputSize: metadata.inputSize, classNames: metadata.classNames,
+        var options = ONNXExportOptions(inputSize: metadata.inputSize, classNames: metadata.classNames,
                                         temperature: metadata.temperature, preprocessing: metadata.preprocessing,
                                         includesPreprocessing: withPreprocessing, opset: opset,
                                         producerVersion: SkinLesion.version, doc: metadata.intendedUse)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        options.metadataSpec = try metadata.metadataSpec.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let summary = try ONNXExporter.write(classifier, options: options, to: URL(fileURLWithPath: output))
         let size = metadata.inputSize
         print("\(model) → \(output): \(metadata.architecture), opset \(summary.opset), \(summary.nodes) nodes, "
               + "\(summary.initializers) initializers, \(summary.bytes) bytes; input image [batch, 3, \(size), \(size)] "
               + (withPreprocessing ? "RGB 0–255" : "\(metadata.preprocessing.mode)-normalized")
+              + (classifier.fusion.map { ", metadata [batch, \($0.inputs)]" } ?? "")
               + ", outputs logits and probabilities [batch, \(metadata.classNames.count)]"
               + (metadata.temperature.map { " (temperature \($0))" } ?? ""))
     }
