@@ -142,7 +142,7 @@ public enum ONNXExporter {
         guard preprocessing.mean.count == 3, preprocessing.std.count == 3, preprocessing.std.allSatisfy({ $0 > 0 }) else {
             throw ONNXExportError(layer: "preprocessing", "'\(preprocessing.mode)' needs 3 means and 3 positive standard deviations")
         }
-        return try graph.scoped("preprocessing") {
+        return graph.scoped("preprocessing") {
             let scale = preprocessing.std.map { Float(1 / (255 * Double($0))) }
             let offset = zip(preprocessing.mean, preprocessing.std).map { Float(-Double($0) / Double($1)) }
             let scaled = graph.node("Mul", [image.name, graph.constant("scale", shape: [1, 3, 1, 1], floats: scale)], shape: image.shape)
