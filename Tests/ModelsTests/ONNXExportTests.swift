@@ -112,13 +112,8 @@ final class ONNXExportTests: XCTestCase {
     /// 0–255 RGB pixels and gives what `Predictor` (lookup-table normalization, the model's own
     /// input size, calibrated softmax) gives, for each of the five normalizations.
     func testPreprocessingInTheGraphMatchesThePredictorOnRealImages() throws {
-        let sample = PythonReference.root.deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
-        let images = ["ISIC_0024306.jpg", "ISIC_0024307.jpg"].map {
-            sample.appendingPathComponent("HAM10000_images_part_1").appendingPathComponent($0)
-        }
-        guard images.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw XCTSkip("real HAM10000 images not found under \(sample.path) (see ../shared/data/README.md)")
-        }
+        let dataset = try Self.hamSample()
+        let images = dataset.records.prefix(2).map { dataset.url(of: $0) }
         let byMode: [(Normalization, String)] = [(.torchvision, "resnet50"), (.tfLite, "efficientnet-lite0"),
                                                  (.caffe, "vgg19-notop"), (.tf, "resnet50v2"), (.kerasTorch, "densenet121")]
         for (mode, name) in byMode {
@@ -141,11 +136,9 @@ final class ONNXExportTests: XCTestCase {
                                             preprocessing: metadata.preprocessing, includesPreprocessing: true,
                                             producerVersion: "test", doc: metadata.intendedUse)
             try ONNXExporter.write(predictor.model, options: options, to: onnxFile)
-            let rgb = views.flatMap { view in
-                (0..<3).flatMap { channel in stride(from: channel, to: view.pixels.count, by: 3).map { Float(view.pixels[$0]) } }
-            }
-            let (_, outputs) = try ONNXRuntimeCheck.run(
-                onnxFile, [ONNXRuntimeCheck.Case(tag: "real", inputs: ["image": (rgb, [views.count, 3, 96, 96])])], in: directory)
+            let (_, outputs) = try ONNXRuntimeCheck.run(onnxFile, [ONNXRuntimeCheck.Case(tag: "real", inputs: [
+                "image": (Self.planarRGB(views), [views.count, 3, 96, 96]),
+            ])], in: directory)
             let ours = (logits: try predictor.logits(views), probabilities: try predictor.probabilities(views).flatMap { $0.map(Float.init) })
             XCTAssertLessThan(ours.probabilities.max()!, 0.999, "\(mode.rawValue): a saturated softmax compares nothing")
             let theirs = try XCTUnwrap(outputs["real"])
@@ -155,6 +148,62 @@ final class ONNXExportTests: XCTestCase {
                   + "probabilities \(probabilityError)")
             XCTAssertLessThanOrEqual(logitError, Self.tolerance, "\(mode.rawValue) logits")
             XCTAssertLessThanOrEqual(probabilityError, Self.tolerance, "\(mode.rawValue) probabilities")
+        }
+    }
+
+    /// A metadata-fusion model with a spec derived from real HAM10000 rows (age, sex, site),
+    /// exported with preprocessing: real images and their rows encoded by the spec give what
+    /// `Predictor` gives for the same images and rows.
+    func testMetadataFusionMatchesThePredictorOnRealImagesAndRows() throws {
+        let dataset = try Self.hamSample()
+        let spec = try MetadataSpecBuilder.derive(names: ["age", "sex", "site"], from: dataset.records)
+        let records = Array(dataset.records.prefix(3))
+        let architecture = try Architectures.named("resnet50")
+        let model = try architecture.build(classes: 3, head: .standard, fusion: MetadataFusion(inputs: spec.width), seed: 12)
+        try randomizeBatchNorms(model, seed: 13)
+        var metadata = ModelMetadata(architecture: architecture.name, classNames: ["a", "b", "c"], head: model.head, inputSize: 96,
+                                     preprocessing: architecture.preprocessing)
+        (metadata.metadataSpec, metadata.fusion) = (spec, model.fusion)
+        let modelFile = directory.appendingPathComponent("fusion.safetensors")
+        try ModelFile.save(model, metadata: metadata, to: modelFile)
+        let predictor = try Predictor(modelFile: modelFile)
+        let views = try records.map { try predictor.view(of: dataset.url(of: $0)) }
+        let vectors = try records.map { try predictor.encodeMetadata($0.metadata).vector }
+
+        let onnxFile = directory.appendingPathComponent("fusion.onnx")
+        var options = ONNXExportOptions(inputSize: 96, classNames: metadata.classNames, preprocessing: metadata.preprocessing,
+                                        includesPreprocessing: true, producerVersion: "test", doc: metadata.intendedUse)
+        options.metadataSpec = String(decoding: try spec.encoded(), as: UTF8.self)
+        try ONNXExporter.write(predictor.model, options: options, to: onnxFile)
+        let (report, outputs) = try ONNXRuntimeCheck.run(onnxFile, [ONNXRuntimeCheck.Case(tag: "real", inputs: [
+            "image": (Self.planarRGB(views), [views.count, 3, 96, 96]), "metadata": (vectors.flatMap { $0 }, [views.count, spec.width]),
+        ])], in: directory)
+        XCTAssertEqual(try MetadataSpec.decode(Data((report.metadata["skinlesion.metadata_spec"] ?? "").utf8), file: "onnx"), spec)
+        let ours = (logits: try predictor.logits(views, metadata: vectors),
+                    probabilities: try predictor.probabilities(views, metadata: vectors).flatMap { $0.map(Float.init) })
+        XCTAssertLessThan(ours.probabilities.max()!, 0.999, "a saturated softmax compares nothing")
+        let theirs = try XCTUnwrap(outputs["real"])
+        let logitError = relativeError(theirs["logits"] ?? [], ours.logits)
+        let probabilityError = relativeError(theirs["probabilities"] ?? [], ours.probabilities)
+        print("onnx export resnet50 + metadata fusion (\(spec.names), width \(spec.width)), 3 HAM10000 images and rows at 96²: "
+              + "logits \(logitError), probabilities \(probabilityError)")
+        XCTAssertLessThanOrEqual(logitError, Self.tolerance)
+        XCTAssertLessThanOrEqual(probabilityError, Self.tolerance)
+    }
+
+    /// The real HAM10000 sample in ../shared, or a skip saying where it was looked for.
+    static func hamSample() throws -> Dataset {
+        let sample = PythonReference.root.deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
+        guard FileManager.default.fileExists(atPath: sample.appendingPathComponent("HAM10000_metadata.csv").path) else {
+            throw XCTSkip("real HAM10000 sample not found at \(sample.path) (see ../shared/data/README.md)")
+        }
+        return try DatasetLoader.load(sample)
+    }
+
+    /// Images as float NCHW planes of 0–255 RGB, the input of a graph with preprocessing.
+    static func planarRGB(_ views: [RGBImage]) -> [Float] {
+        views.flatMap { view in
+            (0..<3).flatMap { channel in stride(from: channel, to: view.pixels.count, by: 3).map { Float(view.pixels[$0]) } }
         }
     }
 

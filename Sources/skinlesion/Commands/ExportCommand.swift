@@ -46,9 +46,7 @@ struct ExportCommand: ParsableCommand {
                                         temperature: metadata.temperature, preprocessing: metadata.preprocessing,
                                         includesPreprocessing: withPreprocessing, opset: opset,
                                         producerVersion: SkinLesion.version, doc: metadata.intendedUse)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        options.metadataSpec = try metadata.metadataSpec.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        options.metadataSpec = try metadata.metadataSpec.map { String(decoding: try $0.encoded(), as: UTF8.self) }
         let summary = try ONNXExporter.write(classifier, options: options, to: URL(fileURLWithPath: output))
         let size = metadata.inputSize
         print("\(model) → \(output): \(metadata.architecture), opset \(summary.opset), \(summary.nodes) nodes, "
