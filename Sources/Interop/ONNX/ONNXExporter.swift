@@ -72,7 +72,7 @@ public enum ONNXExporter {
     @discardableResult
     public static func write(_ model: Classifier, options: ONNXExportOptions, to url: URL) throws -> Summary {
         let (proto, summary) = try export(model, options: options)
-        try AtomicFile.write(to: url, error: { ONNXExportError(layer: url.lastPathComponent, $0) }) { sink in
+        try AtomicFile.write(to: url) { sink in
             try proto.write(to: sink.write)
         }
         return summary
