@@ -29,6 +29,10 @@ public struct Preprocessing: Codable, Sendable, Equatable {
     /// Keras "torch" mode (DenseNet121): torchvision's statistics under Keras's name.
     public static let kerasTorch = Preprocessing(mode: "kerasTorch", mean: imagenet.mean, std: imagenet.std)
 
+    /// Whether the network's input planes are blue, green, red (Keras's caffe mode) rather
+    /// than red, green, blue; `mean` and `std` are in RGB order either way.
+    public var reversesChannels: Bool { mode == Self.caffe.mode }
+
     public var summary: String {
         "\(mode): mean \(mean.map { "\($0)" }.joined(separator: ",")) std \(std.map { "\($0)" }.joined(separator: ","))"
     }

@@ -125,13 +125,18 @@ struct TrainCommand: ParsableCommand {
             manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
+        let weights = try settings.weights.map { path in
+            let source = try WeightFiles.open(URL(fileURLWithPath: path))
+            let state = try source.stateDict(for: Architectures.named(settings.config.architecture))
+            log("weights: \(path) (\(source.format), \(state.entries.count) tensors)")
+            return state
+        }
         if let k = settings.folds {
-            return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest,
-                                     weights: readWeights(settings, log: log), log: log)
+            return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, weights: weights, log: log)
         }
         guard fold == nil else { throw ValidationError("--fold goes with --folds") }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                  weights: readWeights(settings, log: log), log: log)
+                                  weights: weights, log: log)
         let progress = try trainer.fit()
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
@@ -153,8 +158,7 @@ struct TrainCommand: ParsableCommand {
                 try manifest.write(to: run.split)
             }
             log("fold \(index + 1)/\(k): \(run.url.path)")
-            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                      weights: weights, log: log)
+            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run, weights: weights, log: log)
             try trainer.fit()
         }
         let missing = (0..<k).filter { !FileManager.default.fileExists(atPath: CrossValidation.runDirectory(root.url, fold: $0).bestModel.path) }
@@ -168,16 +172,6 @@ struct TrainCommand: ParsableCommand {
               + "balanced accuracy \(summary.balancedAccuracy.formatted), macro AUC \(summary.macroAUC?.formatted ?? "n/a"); "
               + "pooled out-of-fold balanced accuracy \(String(format: "%.4f", summary.pooledBalancedAccuracy))")
         print("wrote \(root.url.path)/oof.csv, cv.json and ensemble.json (evaluate --ensemble \(root.url.path)/ensemble.json)")
-    }
-
-    /// The run's starting weights from any weight file, picked by content (`Interop.WeightFiles`).
-    private func readWeights(_ settings: RunSettings, log: (String) -> Void) throws -> StateDict? {
-        try settings.weights.map { path in
-            let source = try WeightFiles.open(URL(fileURLWithPath: path))
-            let state = try source.stateDict(for: Architectures.named(settings.config.architecture))
-            log("weights: \(path) (\(source.format), \(state.entries.count) tensors)")
-            return state
-        }
     }
 
     private func makeConfig() throws -> TrainingConfig {
