@@ -22,7 +22,7 @@ public final class Ensemble {
         try manifest.validate()
         var members: [Member] = []
         for entry in manifest.members {
-            let url = URL(fileURLWithPath: entry.model, relativeTo: base).standardizedFileURL
+            let url = entry.model.hasPrefix("/") ? URL(fileURLWithPath: entry.model) : base.appendingPathComponent(entry.model)
             let predictor = try Predictor(modelFile: url)
             members.append(Member(predictor: predictor, name: entry.model, weight: entry.weight ?? 1, tta: entry.tta ?? 1))
         }

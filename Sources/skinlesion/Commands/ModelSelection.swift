@@ -22,7 +22,7 @@ struct ModelSelection: ParsableArguments {
         if let ensemble {
             let manifestURL = URL(fileURLWithPath: ensemble)
             let first = (try? EnsembleManifest.read(from: manifestURL))?.members.first?.model ?? ""
-            return URL(fileURLWithPath: first, relativeTo: manifestURL.deletingLastPathComponent()).standardizedFileURL
+            return first.hasPrefix("/") ? URL(fileURLWithPath: first) : manifestURL.deletingLastPathComponent().appendingPathComponent(first)
         }
         return URL(fileURLWithPath: models[0])
     }
