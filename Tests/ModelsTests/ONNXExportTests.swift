@@ -12,8 +12,8 @@ import TestSupport
 final class ONNXExportTests: XCTestCase {
     /// The smallest input each architecture takes (VGG19's fully connected top needs 224),
     /// so the whole registry runs in CI in seconds; a new architecture runs at its own size.
-    static let testSizes = ["resnet50": 64, "efficientnet-lite0": 64, "vgg19-notop": 32, "resnet50v2": 64,
-                            "densenet121": 64, "inceptionv3": 75, "xception": 71]
+    static let testSizes = ["resnet50": 64, "efficientnet-lite0": 64, "efficientnet-lite1": 64, "efficientnet-lite2": 64,
+                            "vgg19-notop": 32, "resnet50v2": 64, "densenet121": 64, "inceptionv3": 75, "xception": 71]
     static let tolerance: Float = 1e-5
 
     var directory: URL!
