@@ -4,7 +4,7 @@ import PackageDescription
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
 /// (skinlesion → Serving → Inference → Models → NeuralNet → CDNNL;
 /// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors;
-/// Interop → Models and CHDF5: weight formats in and out, one folder each, Keras/ first).
+/// Interop → Models, CHDF5 and ZIPFoundation: weight formats in and out, one folder each).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -29,7 +30,9 @@ let package = Package(
         .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
-        .target(name: "Interop", dependencies: ["CHDF5", "Models", "NeuralNet"]),
+        .target(name: "Interop", dependencies: [
+            "CHDF5", "Models", "NeuralNet", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
         .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
         .target(name: "Serving", dependencies: [
@@ -56,7 +59,9 @@ let package = Package(
             "Dermoscopy", "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "TestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: [
+            "Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "TestSupport",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], exclude: ["Fixtures"]),
     ]
 )

@@ -36,6 +36,7 @@ public enum AtomicFile {
         }
 
         public func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
+        public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     }
 
     /// Writes what `body` streams to `url`, atomically and durably.
