@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "Serving", dependencies: [
             "Dermoscopy", "Inference", "Models", "NeuralNet",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
