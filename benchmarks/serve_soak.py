@@ -290,6 +290,7 @@ def main():
     parser.add_argument("--warmup", type=float, default=None, help="seconds excluded from RSS/fd bounds (default: 10 %%, at least 10 s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log", required=True, help="file for the server's stderr")
+    parser.add_argument("--samples", help="CSV file for the per-second RSS and fd samples")
     args = parser.parse_args()
     if not (1 <= args.clients <= 1024 and 0 < args.duration <= 3600):
         raise SystemExit("--clients must be in 1…1024 and --duration in (0, 3600] s")
@@ -311,6 +312,9 @@ def main():
 
 
 def report(args, results, elapsed, samples, idle_before, idle_after, alive, code, drained):
+    if args.samples:
+        with open(args.samples, "w") as out:
+            out.write("seconds,rss_mib,fds\n" + "".join(f"{t:.1f},{r:.1f},{f}\n" for t, r, f in samples))
     warmup = args.warmup if args.warmup is not None else max(10, 0.1 * args.duration)
     steady = [s for s in samples if s[0] >= warmup] or samples
     rss = [s[1] for s in steady]
