@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dermoscopy
 import Foundation
+import Interop
 import Models
 import NeuralNet
 import Training
@@ -29,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Architecture (see `skinlesion models`).")
     var arch = "resnet50"
 
-    @Option(help: "ImageNet weights to start from (safetensors with the architecture's own names).")
+    @Option(help: "Pretrained weights to start from: safetensors or a PyTorch .pth/.pt with the architecture's own names, or a Keras .h5/.weights.h5/.keras (the head is not taken).")
     var weights: String?
 
     @Option(help: "Input size (default: the architecture's).")
@@ -67,6 +68,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @OptionGroup var metadata: MetadataArguments
 
+    @Option(name: .customLong("data-license"), parsing: .singleValue,
+            help: "The datasets' licence, recorded in the model file and card (once for all, or once per --dataset in order; default: detected from the format, e.g. CC BY-NC 4.0 for HAM10000, ISIC and DermaMNIST).")
+    var dataLicenses: [String] = []
+
     @Option(help: "Run directory to write (config, split, logs, best model, checkpoints).")
     var output: String?
 
@@ -82,6 +87,13 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard (resume == nil) != (output == nil) else { throw ValidationError("give either --output DIR for a new run or --resume DIR") }
         if resume == nil && datasets.isEmpty { throw ValidationError("--dataset is required for a new run") }
+        if resume != nil && !dataLicenses.isEmpty { throw ValidationError("--data-license is recorded when a run starts; a resumed run keeps it") }
+        guard dataLicenses.count <= 1 || dataLicenses.count == datasets.count else {
+            throw ValidationError("give --data-license once for all datasets or once per --dataset (\(datasets.count)), not \(dataLicenses.count) times")
+        }
+        if let empty = dataLicenses.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.utf8.count > 256 }) {
+            throw ValidationError("--data-license '\(empty.prefix(40))' must name a licence in 1…256 bytes, e.g. 'CC BY 4.0'")
+        }
         if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
         if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
     }
@@ -100,17 +112,19 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(run.url.path) already holds a run; use --resume \(run.url.path) or another --output")
             }
             var fresh = RunSettings(config: try makeConfig(), dataset: datasets, format: format?.rawValue, weights: weights,
-                                    commandLine: CommandLine.arguments)
+                                    commandLine: CommandLine.arguments, dataLicenses: dataLicenses.isEmpty ? nil : dataLicenses)
             fresh.folds = folds
             settings = fresh
             try run.create()
             try settings.write(to: run)
-            try Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8)
-                .write(to: run.url.appendingPathComponent("versions.txt"), options: .atomic)
+            try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8),
+                                 to: run.url.appendingPathComponent("versions.txt"))
         }
         var options = DatasetOptions()
         options.format = settings.format.flatMap(DatasetFormat.init(rawValue:))
-        let dataset = try DatasetLoader.load(merging: settings.dataset.map { URL(fileURLWithPath: $0) }, options: options)
+        var dataset = try DatasetLoader.load(merging: settings.dataset.map { URL(fileURLWithPath: $0) }, options: options)
+        dataset.licenses = try settings.licenses(of: dataset)
+        for entry in dataset.licenses { log("data licence: \(entry.dataset): \(entry.license) (\(entry.basis))") }
         let manifest: SplitManifest
         if FileManager.default.fileExists(atPath: run.split.path) {
             manifest = try SplitManifest.read(from: run.split)
@@ -124,10 +138,18 @@ struct TrainCommand: ParsableCommand {
             manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
-        if let k = settings.folds { return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, log: log) }
+        let weights = try settings.weights.map { path in
+            let source = try WeightFiles.open(URL(fileURLWithPath: path))
+            let state = try source.stateDict(for: Architectures.named(settings.config.architecture))
+            log("weights: \(path) (\(source.format), \(state.entries.count) tensors)")
+            return state
+        }
+        if let k = settings.folds {
+            return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, weights: weights, log: log)
+        }
         guard fold == nil else { throw ValidationError("--fold goes with --folds") }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                  weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+                                  weights: weights, log: log)
         let progress = try trainer.fit()
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
@@ -136,7 +158,7 @@ struct TrainCommand: ParsableCommand {
     /// Each fold (or only `--fold`) as a normal run in `fold-N/`, resumed where it stopped; once
     /// every fold has its best model, the out-of-fold summary and the fold ensemble.
     private func crossValidate(_ k: Int, root: RunDirectory, settings: RunSettings, dataset: Dataset, folds: SplitManifest,
-                               log: @escaping (String) -> Void) throws {
+                               weights: StateDict?, log: @escaping (String) -> Void) throws {
         if let fold, !(0..<k).contains(fold) { throw ValidationError("--fold must be in 0...\(k - 1), got \(fold)") }
         for index in fold.map({ [$0] }) ?? Array(0..<k) {
             let run = CrossValidation.runDirectory(root.url, fold: index)
@@ -149,8 +171,7 @@ struct TrainCommand: ParsableCommand {
                 try manifest.write(to: run.split)
             }
             log("fold \(index + 1)/\(k): \(run.url.path)")
-            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                      weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run, weights: weights, log: log)
             try trainer.fit()
         }
         let missing = (0..<k).filter { !FileManager.default.fileExists(atPath: CrossValidation.runDirectory(root.url, fold: $0).bestModel.path) }
