@@ -1,12 +1,16 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// `skinlesion serve`: the web page and REST API over one model, on Hummingbird 2.
 ///
 /// SIGINT and SIGTERM (or `shutdown()`) shut down gracefully: the listener closes, requests
 /// already in flight are answered, and only then does the inference queue stop.
+/// A connection that sends nothing for `idleTimeout`, or takes longer than `headerTimeout`
+/// to send a request head, is closed, so slow clients cannot hold connections for ever.
 public final class PredictionServer: Sendable {
     let service: PredictionService
     private let group: ServiceGroup
@@ -22,8 +26,12 @@ public final class PredictionServer: Sendable {
         let router = Router()
         Routes(service: service).register(on: router)
         let host = options.host
+        let timeouts = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [HeaderTimeout(timeout: .init(options.headerTimeout))],
+            idleTimeout: .init(options.idleTimeout))
         let app = Application(
             router: router,
+            server: .http1(configuration: timeouts),
             configuration: .init(address: .hostname(host, port: options.port), serverName: "skinlesion"),
             services: [QueueLifecycle(service: service)],
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? options.port) },

@@ -14,6 +14,12 @@ public struct ServeOptions: Sendable {
     public var queueCapacity = 128
     /// A request still queued after this long is answered 503.
     public var requestTimeout: Duration = .seconds(30)
+    /// A connection with nothing happening this long is closed: no request head since it
+    /// opened or since its last response, or no body bytes in the middle of an upload.
+    public var idleTimeout: Duration = .seconds(30)
+    /// A request head (request line and headers) must be complete this long after its first
+    /// byte, or the connection is closed: slow-loris clients cannot hold connections for ever.
+    public var headerTimeout: Duration = .seconds(10)
     /// Largest request body accepted, in bytes.
     public var maxUploadBytes = 20 << 20
     /// Largest image accepted, in pixels (checked from the header, before decoding).
@@ -36,6 +42,8 @@ public struct ServeOptions: Sendable {
         try require(maxDelay >= .zero, "--max-delay-ms must not be negative")
         try require(queueCapacity >= 8, "--queue-capacity must be at least 8 (one TTA request), got \(queueCapacity)")
         try require(requestTimeout > .zero, "--timeout must be positive")
+        try require(idleTimeout > .zero, "--idle-timeout must be positive")
+        try require(headerTimeout > .zero, "--header-timeout must be positive")
         try require(maxUploadBytes >= 1024, "--max-upload-bytes must be at least 1024, got \(maxUploadBytes)")
         try require(maxPixels >= 1, "--max-pixels must be positive, got \(maxPixels)")
         try require(maxBatchImages >= 1, "--max-batch-images must be at least 1")

@@ -19,6 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds the first queued image waits for a batch to fill.") var maxDelayMs = 5
     @Option(help: "Images the queue holds before answering 429 Too Many Requests.") var queueCapacity = 128
     @Option(help: "Seconds a request may wait in the queue before 503.") var timeout = 30
+    @Option(help: "Seconds a connection may send nothing (between requests, or mid-upload) before it is closed.") var idleTimeout = 30.0
+    @Option(help: "Seconds from a request's first byte to the end of its headers before the connection is closed (slow-loris clients).")
+    var headerTimeout = 10.0
     @Option(help: "Largest request body, in bytes.") var maxUploadBytes = 20 << 20
     @Option(help: "Largest image, in pixels.") var maxPixels = 50_000_000
     @Option(help: "Most images per /v1/predict/batch request.") var maxBatchImages = 32
@@ -35,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxDelay = .milliseconds(maxDelayMs)
         options.queueCapacity = queueCapacity
         options.requestTimeout = .seconds(timeout)
+        options.idleTimeout = try Self.duration(idleTimeout, "--idle-timeout")
+        options.headerTimeout = try Self.duration(headerTimeout, "--header-timeout")
         options.maxUploadBytes = maxUploadBytes
         options.maxPixels = maxPixels
         options.maxBatchImages = maxBatchImages
@@ -49,5 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("serving \(model) at http://\(host):\(port)/ (API: /openapi.json); Ctrl-C to stop\n".utf8))
         }
         try await server.run()
+    }
+
+    /// Seconds from the command line as a Duration, refusing what cannot be one (NaN, ≤ 0, over a day).
+    private static func duration(_ seconds: Double, _ option: String) throws -> Duration {
+        guard seconds > 0, seconds <= 86_400 else { throw ValidationError("\(option) must be in (0, 86400] seconds, got \(seconds)") }
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 }
