@@ -277,6 +277,19 @@ final class DatasetTests: XCTestCase {
         XCTAssertTrue(dataset.problems.allSatisfy { $0.file.hasSuffix("labels.csv") })
     }
 
+    /// Found by review while writing the fuzz targets: the root's own path followed by a second
+    /// slash was cut to an absolute path (`/etc/passwd`), which `Dataset.url(of:)` then opened.
+    func testAbsolutePathWithRepeatedSlashStaysInsideTheRoot() throws {
+        let root = try DatasetFixtures.temporaryDirectory(for: self)
+        try DatasetFixtures.write("image,label\n\(root.path)//etc/x.jpg,nv\n\(root.path)///,nv\n", to: root.appendingPathComponent("labels.csv"))
+        var options = DatasetOptions()
+        options.checkFiles = false
+        let dataset = try DatasetLoader.load(root, options: options)
+        XCTAssertEqual(dataset.records.map(\.path), ["etc/x.jpg"])
+        XCTAssertEqual(dataset.url(of: dataset.records[0]).path, root.appendingPathComponent("etc/x.jpg").path)
+        XCTAssertEqual(dataset.problems.map(\.kind), [.unsafePath])
+    }
+
     func testHostileImageIDsCannotBuildPaths() throws {
         let root = try DatasetFixtures.temporaryDirectory(for: self)
         try DatasetFixtures.write("ISIC_0000001,benign\n../../etc/passwd,malignant\n", to: root.appendingPathComponent("gt.csv"))

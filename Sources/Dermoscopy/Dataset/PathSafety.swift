@@ -13,8 +13,11 @@ enum PathSafety {
         guard raw.hasPrefix("/") else { return raw }
         let base = root.standardizedFileURL.path
         let prefix = base.hasSuffix("/") ? base : base + "/"
-        guard raw.hasPrefix(prefix), raw.count > prefix.count else { return nil }
-        return String(raw.dropFirst(prefix.count))
+        guard raw.hasPrefix(prefix) else { return nil }
+        // `root//etc/passwd` names `root/etc/passwd` to the file system, but cut after the prefix it
+        // would be the absolute `/etc/passwd`: repeated separators go with the prefix.
+        let relative = raw.dropFirst(prefix.count).drop { $0 == "/" }
+        return relative.isEmpty ? nil : String(relative)
     }
 
     /// Whether an image id can be used as a file name: formats that build `<id>.jpg` must not be steered
