@@ -15,6 +15,8 @@ decoded under AddressSanitizer on every pass):
 * safetensors: files holding the smallest real tensors of the EfficientNet-Lite0 ImageNet file,
   as stored (F32) and as F16, BF16 and I64, with and without __metadata__;
 * uploads: raw and multipart/form-data bodies as curl and browsers send them, with those images;
+* metadata specs: derived from the HAM10000 sample's age, sex and site as the spec builder does,
+  with real rows' values typed as the CLI takes them;
 * Keras: .keras archives and model configurations in the Keras 2 and Keras 3 layouts, written
   with tools/keras_files.py's own writers (h5py for the weights).
 
@@ -186,6 +188,34 @@ def dataset_seeds(data: Path, out: Path) -> None:
             write(out / "dataset-detect", name, blob)
 
 
+def metadata_spec_seeds(data: Path, out: Path) -> None:
+    """Specs as MetadataSpecBuilder derives them from a training split (age standardised with a
+    missing indicator, sex and site one-hot with an unknown slot and the usual aliases), from the
+    HAM10000 sample's own metadata, each with a real row's values typed as `age=..,sex=..,site=..`."""
+    rows = list(csv.DictReader((data / "ham10000-sample/HAM10000_metadata.csv").open()))
+    ages = np.array([float(r["age"]) for r in rows if r["age"] not in ("", "unknown")])
+    categories = lambda column: sorted({r[column] for r in rows} - {"", "unknown"})
+    age = {"name": "age", "column": "age",
+           "numeric": {"scale": float(np.float32(1 / ages.std())), "shift": float(np.float32(-ages.mean() / ages.std())),
+                       "fill": 0.0, "missingIndicator": True}}
+    sex = {"name": "sex", "column": "sex",
+           "categorical": {"categories": categories("sex"), "aliases": {"m": "male", "f": "female"}, "unknownSlot": True}}
+    site = {"name": "site", "column": "localization",
+            "categorical": {"categories": categories("localization"),
+                            "aliases": {"arm": "upper extremity", "leg": "lower extremity", "posterior torso": "back"},
+                            "unknownSlot": False}}
+    missing = ["", "unknown", "unk", "nan", "na", "n/a", "none", "null", "?", "-"]
+    specs = {"age-sex-site": [age, sex, site], "age": [{**age, "numeric": {**age["numeric"], "missingIndicator": False}}],
+             "site": [site]}
+    for name, features in specs.items():
+        spec = json.dumps({"formatVersion": 1, "features": features, "missingValues": missing}, indent=2, sort_keys=True)
+        for i, row in enumerate(rows[:3]):
+            typed = f"age={row['age']},sex={row['sex']},site={row['localization']}"
+            if name != "age-sex-site":
+                typed = typed.split(",")[0 if name == "age" else 2]
+            write(out / "metadata-spec", f"{name}-{i}.txt", typed.encode() + b"\n" + spec.encode())
+
+
 def safetensors(tensors: list[tuple[str, str, list[int], bytes]], metadata: dict[str, str] | None) -> bytes:
     header: dict = {"__metadata__": metadata} if metadata is not None else {}
     offset, blobs = 0, []
@@ -331,6 +361,7 @@ def main() -> None:
     dataset_seeds(args.data, args.output)
     safetensors_seeds(args.weights, args.output)
     upload_seeds(images, args.output)
+    metadata_spec_seeds(args.data, args.output)
     keras_seeds(args.output, scratch)
     for directory in sorted(p for p in args.output.iterdir() if p.is_dir() and p != scratch):
         files = list(directory.iterdir())
