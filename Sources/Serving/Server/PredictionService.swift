@@ -41,7 +41,8 @@ final class PredictionService: @unchecked Sendable {
     func warmUp() async throws {
         let size = predictor.pipeline.inputSize
         let gray = RGBImage(width: size, height: size, pixels: [UInt8](repeating: 128, count: size * size * 3))
-        _ = try await queue.submit(.classify(views: [gray], tta: 1), timeout: .seconds(600))
+        let missing = predictor.takesMetadata ? [try predictor.encodeMetadata([:]).vector] : nil
+        _ = try await queue.submit(.classify(views: [gray], metadata: missing, tta: 1), timeout: .seconds(600))
         readiness.withLock { warm = true }
     }
 
@@ -82,12 +83,14 @@ final class PredictionService: @unchecked Sendable {
 
     /// The result for one image's probabilities, and its Grad-CAM overlay as a PNG data URL
     /// when `cam` is set.
-    func prediction(name: String?, view: RGBImage, probabilities: [Double], tta: Int, cam: Bool) async throws -> PredictionBody {
-        let prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+    func prediction(name: String?, view: RGBImage, metadata: (vector: [Float]?, unknown: [String]), probabilities: [Double],
+                    tta: Int, cam: Bool) async throws -> PredictionBody {
+        var prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+        if !metadata.unknown.isEmpty { prediction.unknownMetadata = metadata.unknown }
         var overlay: String?
         if cam {
             let classIndex = prediction.classes.firstIndex(of: prediction.top)!
-            guard case .overlay(let image) = try await submit(.explain(view: view, classIndex: classIndex)) else {
+            guard case .overlay(let image) = try await submit(.explain(view: view, metadata: metadata.vector, classIndex: classIndex)) else {
                 throw APIError(.internalServerError, "Grad-CAM returned no image")
             }
             overlay = "data:image/png;base64," + (try PNGEncoder.encode(image)).base64EncodedString()
