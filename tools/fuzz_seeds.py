@@ -17,13 +17,15 @@ decoded under AddressSanitizer on every pass):
 * uploads: raw and multipart/form-data bodies as curl and browsers send them, with those images;
 * metadata specs: derived from the HAM10000 sample's age, sex and site as the spec builder does,
   with real rows' values typed as the CLI takes them;
+* ensemble manifests in the README's form (the one `train --folds` writes comes from the tool);
 * Keras: .keras archives and model configurations in the Keras 2 and Keras 3 layouts, written
   with tools/keras_files.py's own writers (h5py for the weights).
 
 Split manifests and model metadata come from the skinlesion tool itself (scripts/fuzz-corpus).
 
 Usage: fuzz_seeds.py --data ../shared/data --weights ../shared/weights --output DIR
-       fuzz_seeds.py --metadata MODEL.safetensors   (prints the model file's metadata JSON)
+       fuzz_seeds.py --metadata MODEL.safetensors [--spec]   (prints the model file's metadata JSON,
+                                                             or the metadata spec inside it)
 """
 
 from __future__ import annotations
@@ -342,16 +344,27 @@ def keras_seeds(out: Path, scratch: Path) -> None:
         write(out / "stored-zip", f"head-{label}.keras", buffer.getvalue())
 
 
+def ensemble_seeds(out: Path) -> None:
+    """Manifests in the README's form beside the one `train --folds` writes (scripts/fuzz-corpus)."""
+    for name, manifest in {
+        "weighted.json": {"combination": "geometric", "members": [{"model": "fold-0/best.safetensors", "weight": 2.0, "tta": 8},
+                                                                  {"model": "fold-1/best.safetensors", "weight": 0.5}]},
+        "rank.json": {"combination": "rank", "members": [{"model": "/models/a.safetensors"}, {"model": "b.safetensors", "tta": 1}]},
+    }.items():
+        write(out / "ensemble-manifest", name, json.dumps(manifest, indent=2).encode())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="../shared/data")
     parser.add_argument("--weights", type=Path, help="../shared/weights")
     parser.add_argument("--output", type=Path, help="one folder per fuzz target is written here")
     parser.add_argument("--metadata", type=Path, help="instead: print this model file's skinlesion metadata JSON")
+    parser.add_argument("--spec", action="store_true", help="with --metadata: print its metadata spec instead")
     args = parser.parse_args()
     if args.metadata:
-        header = read_header(args.metadata.read_bytes())
-        sys.stdout.write(header["__metadata__"]["skinlesion"])
+        metadata = read_header(args.metadata.read_bytes())["__metadata__"]["skinlesion"]
+        sys.stdout.write(json.dumps(json.loads(metadata)["metadataSpec"], indent=2) if args.spec else metadata)
         return
     if not (args.data and args.weights and args.output):
         parser.error("--data, --weights and --output are required")
@@ -362,6 +375,7 @@ def main() -> None:
     safetensors_seeds(args.weights, args.output)
     upload_seeds(images, args.output)
     metadata_spec_seeds(args.data, args.output)
+    ensemble_seeds(args.output)
     keras_seeds(args.output, scratch)
     for directory in sorted(p for p in args.output.iterdir() if p.is_dir() and p != scratch):
         files = list(directory.iterdir())
