@@ -54,15 +54,20 @@ public final class Predictor {
     }
 
     /// Grad-CAM (Selvaraju et al. 2017) of class `classIndex` at the backbone's own target
-    /// layer (`architecture.camLayer`), blended over the view the network saw.
-    public func camOverlay(of view: RGBImage, metadata vector: [Float]? = nil, classIndex: Int) throws -> RGBImage {
+    /// layer (`architecture.camLayer`) for the view the network saw. Blended over `original`
+    /// (the decoded image at its full resolution and aspect) when given, mapped back onto the
+    /// centre square the view was cut from; else over the view itself.
+    public func camOverlay(of view: RGBImage, over original: RGBImage? = nil, metadata vector: [Float]? = nil,
+                           classIndex: Int) throws -> RGBImage {
         let size = pipeline.inputSize
         try model.setMetadata(try metadataTensor(vector.map { [$0] }))
         var pixels = [Float](repeating: 0, count: 3 * size * size)
         pixels.withUnsafeMutableBufferPointer { pipeline.normalization.write(view, to: $0.baseAddress!) }
         let heat = try GradCAM.heatmap(model: model, input: Tensor(shape: [1, 3, size, size], values: pixels),
                                        classIndex: classIndex)
-        return HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height)
+        guard let original else { return HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height) }
+        return HeatmapOverlay.blend(image: original, map: heat.map, width: heat.width, height: heat.height,
+                                    region: .centreSquare(of: original))
     }
 
     /// Whether every image needs metadata values (the model fuses them with the image).

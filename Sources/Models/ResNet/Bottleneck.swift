@@ -2,13 +2,13 @@ import NeuralNet
 
 /// torchvision's ResNet v1.5 bottleneck: 1×1 reduce → 3×3 (carrying the stride) → 1×1
 /// expand, plus the shortcut (identity, or 1×1 conv + BN when shape changes), then ReLU.
-final class Bottleneck: Layer {
+package final class Bottleneck: Layer {
     static let expansion = 4
 
-    let reduce: ConvBN
-    let spatial: ConvBN
-    let expand: ConvBN
-    let downsample: ConvBN?
+    package let reduce: ConvBN
+    package let spatial: ConvBN
+    package let expand: ConvBN
+    package let downsample: ConvBN?
 
     init(inChannels: Int, width: Int, stride: Int) throws {
         let out = width * Self.expansion
@@ -22,17 +22,17 @@ final class Bottleneck: Layer {
             : nil
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         reduce.namedParameters + spatial.namedParameters + expand.namedParameters + (downsample?.namedParameters ?? [])
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let shortcut = try downsample?.forward(x, mode: mode) ?? x
         let branch = try spatial.forward(reduce.forward(x, mode: mode), mode: mode)
         return try expand.forward(branch, adding: shortcut, mode: mode)
     }
 
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let (dBranch, dShortcut) = try expand.backwardWithResidual(dy, needsInputGradient: true)
         let dReduced = try spatial.backward(dBranch!, needsInputGradient: true)!
         let dInput = try reduce.backward(dReduced, needsInputGradient: needsInputGradient)

@@ -23,8 +23,8 @@ final class InferenceQueue: @unchecked Sendable {
         /// Probabilities of each view, averaged over `tta` dihedral versions; `metadata` holds
         /// each view's encoded metadata for a fusion model.
         case classify(views: [RGBImage], metadata: [[Float]]?, tta: Int)
-        /// Grad-CAM overlay of `classIndex` on one view.
-        case explain(view: RGBImage, metadata: [Float]?, classIndex: Int)
+        /// Grad-CAM overlay of `classIndex` for one view, over the original image it was cut from.
+        case explain(view: RGBImage, original: RGBImage, metadata: [Float]?, classIndex: Int)
 
         /// Forward-pass images this work costs.
         var images: Int {
@@ -168,9 +168,10 @@ final class InferenceQueue: @unchecked Sendable {
             }
         }
         for job in live {
-            guard case .explain(let view, let metadata, let classIndex) = job.work else { continue }
+            guard case .explain(let view, let original, let metadata, let classIndex) = job.work else { continue }
             do {
-                job.continuation.resume(returning: .overlay(try predictor.camOverlay(of: view, metadata: metadata, classIndex: classIndex)))
+                let overlay = try predictor.camOverlay(of: view, over: original, metadata: metadata, classIndex: classIndex)
+                job.continuation.resume(returning: .overlay(overlay))
             } catch {
                 job.continuation.resume(throwing: error)
             }

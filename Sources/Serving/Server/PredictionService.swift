@@ -62,6 +62,16 @@ final class PredictionService: @unchecked Sendable {
         }
     }
 
+    /// The upload at its full resolution, for blending Grad-CAM over what the user sent.
+    func original(of upload: Upload) throws -> RGBImage {
+        do {
+            return try ImageDecoder.decode(upload.data, name: upload.name ?? "upload",
+                                           limits: DecodeLimits(maxFileBytes: options.maxUploadBytes, maxPixels: options.maxPixels))
+        } catch let error as ImageError {
+            throw APIError(.unprocessableContent, error.description)
+        }
+    }
+
     /// Runs `work` through the queue, turning queue failures into API errors.
     func submit(_ work: InferenceQueue.Work) async throws -> InferenceQueue.Result {
         do {
@@ -83,14 +93,16 @@ final class PredictionService: @unchecked Sendable {
 
     /// The result for one image's probabilities, and its Grad-CAM overlay as a PNG data URL
     /// when `cam` is set.
+    /// `original` (the upload at full resolution) is given when Grad-CAM is wanted.
     func prediction(name: String?, view: RGBImage, metadata: (vector: [Float]?, unknown: [String]), probabilities: [Double],
-                    tta: Int, cam: Bool) async throws -> PredictionBody {
+                    tta: Int, original: RGBImage?) async throws -> PredictionBody {
         var prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
         if !metadata.unknown.isEmpty { prediction.unknownMetadata = metadata.unknown }
         var overlay: String?
-        if cam {
+        if let original {
             let classIndex = prediction.classes.firstIndex(of: prediction.top)!
-            guard case .overlay(let image) = try await submit(.explain(view: view, metadata: metadata.vector, classIndex: classIndex)) else {
+            let work = InferenceQueue.Work.explain(view: view, original: original, metadata: metadata.vector, classIndex: classIndex)
+            guard case .overlay(let image) = try await submit(work) else {
                 throw APIError(.internalServerError, "Grad-CAM returned no image")
             }
             overlay = "data:image/png;base64," + (try PNGEncoder.encode(image)).base64EncodedString()

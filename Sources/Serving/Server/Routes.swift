@@ -125,7 +125,7 @@ struct Routes {
             throw APIError(.internalServerError, "the model returned no probabilities")
         }
         let body = try await service.prediction(name: uploads[0].name, view: view, metadata: (metadata.vectors?[0], metadata.unknown[0]),
-                                                probabilities: p[0], tta: tta, cam: cam)
+                                                probabilities: p[0], tta: tta, original: cam ? try service.original(of: uploads[0]) : nil)
         let response = try JSONResponse.make(PredictResponse(
             prediction: body, model: service.identity, timing: timing(start, decoded),
             intendedUse: service.predictor.metadata.intendedUse))
@@ -163,7 +163,7 @@ struct Routes {
             for (row, item) in views.enumerated() {
                 let body = try await service.prediction(name: uploads[item.index].name, view: item.view,
                                                         metadata: (metadata.vectors?[item.index], metadata.unknown[item.index]),
-                                                        probabilities: p[row], tta: tta, cam: false)
+                                                        probabilities: p[row], tta: tta, original: nil)
                 entries[item.index] = BatchEntry(prediction: body, error: nil)
             }
         }
