@@ -341,7 +341,7 @@ def keras_seeds(out: Path, scratch: Path) -> None:
             archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
             archive.writestr("config.json", config)
             archive.writestr("model.weights.h5", weights.getvalue())
-        write(out / "stored-zip", f"head-{label}.keras", buffer.getvalue())
+        write(out / "zip-archive", f"head-{label}.keras", buffer.getvalue())
 
 
 def ensemble_seeds(out: Path) -> None:

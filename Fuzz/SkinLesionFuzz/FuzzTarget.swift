@@ -13,7 +13,7 @@ struct FuzzTarget: Sendable {
     static let all: [FuzzTarget] = [
         .safetensors, .imageJPEG, .imagePNG, .exifOrientation,
         .csvManifest, .ham10000, .isic2016, .isicOneHot, .isicArchive, .datasetDetect, .splitManifest,
-        .metadataSpec, .ensembleManifest, .multipart, .upload, .storedZip, .kerasConfig,
+        .metadataSpec, .ensembleManifest, .multipart, .upload, .zipArchive, .torchCheckpoint, .kerasConfig,
     ]
 }
 

@@ -3,16 +3,6 @@ import Foundation
 import Models
 
 extension FuzzTarget {
-    /// The members a `.keras` archive is read for, found through the zip's central directory. A
-    /// member that reads is a piece of the archive.
-    static let storedZip = FuzzTarget(name: "stored-zip", summary: "StoredZip.member: the .keras zip's central directory and local headers") { bytes in
-        let archive = Data(bytes)
-        for name in ["model.weights.h5", "config.json"] {
-            guard let member = try? StoredZip.member(name, in: archive, file: "fuzz.keras") else { continue }
-            invariant(member.count <= archive.count && (member.isEmpty || archive.range(of: member) != nil), "\(name): \(member.count) bytes")
-        }
-    }
-
     /// A saved model's configuration (Keras 2 `model_config` or Keras 3 `config.json`) walked from
     /// the output back to the backbone's feature layer, then checked against SkinLesion's head. The
     /// first line names the architecture (`--arch` of `skinlesion import`), the rest is the JSON.
