@@ -52,8 +52,10 @@ let package = Package(
         .testTarget(name: "ServingTests", dependencies: [
             "Dermoscopy", "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "TestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: [
+            "Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "TestSupport",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], exclude: ["Fixtures"]),
     ]
 )
 

@@ -45,7 +45,7 @@ def session_for(arch: str, weights: dict[str, np.ndarray], size: int, threads: i
     """The ONNX graph and session settings of `arch`'s parity test."""
     if arch == "resnet50":
         model, keras_session = resnet_reference.build_onnx_model(weights), False
-    elif arch == "efficientnet-lite0":
+    elif arch.startswith("efficientnet-lite"):
         model, keras_session = efficientnet_reference.build_onnx_model(weights, size, size), False
     elif arch in keras_ref.SEPARATE_BUILDERS:
         model, keras_session = keras_ref.SEPARATE_BUILDERS[arch](weights), True

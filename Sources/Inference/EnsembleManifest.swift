@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// `ensemble.json`: which model files vote, with what weight and TTA, and how their
 /// probabilities combine. Paths are relative to the manifest's folder, so a cross-validation
@@ -65,6 +66,6 @@ public struct EnsembleManifest: Codable, Sendable, Equatable {
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        try AtomicFile.write(encoder.encode(self), to: url)
     }
 }

@@ -1,3 +1,4 @@
+import Dermoscopy
 import Foundation
 
 /// A model card (Mitchell et al. 2019) written from what the model file records, so it can
@@ -17,7 +18,10 @@ public enum ModelCard {
                                            ?? "none (run `skinlesion calibrate`)"),
                      "- File format version: \(metadata.formatVersion)", ""]
         guard let t = metadata.training else {
-            lines += ["## Training", "", "No training record: these weights were imported, not trained by SkinLesion."]
+            lines += ["## Training", "", "No training record: these weights were imported, not trained by SkinLesion.", "",
+                      "## Licence of the data", "",
+                      "Not recorded: the licence of the data these weights were trained on is unknown; state it yourself "
+                      + "before sharing the model."]
             return lines.joined(separator: "\n") + "\n"
         }
         lines += ["## Data", "",
@@ -26,7 +30,13 @@ public enum ModelCard {
                   "- Images per split: " + t.imagesPerSplit.keys.sorted().map { "\($0) \(t.imagesPerSplit[$0]!)" }.joined(separator: ", "),
                   "- Training images per class: " + t.classCounts.keys.sorted().map { "\($0) \(t.classCounts[$0]!)" }.joined(separator: ", "),
                   "",
-                  "## Training", "",
+                  "## Licence of the data", ""]
+        if let licenses = t.dataLicenses {
+            lines += licenses.map { "- \($0.dataset): \($0.license) (\($0.basis))" } + ["", DataLicense.inheritedTerms(licenses), ""]
+        } else {
+            lines += ["Not recorded (a model file from before licences were recorded); state it yourself before sharing the model.", ""]
+        }
+        lines += ["## Training", "",
                   "- Settings: \(t.settings)",
                   "- Epochs trained: \(t.epochsTrained); model kept from epoch \(t.bestEpoch), the best validation \(t.selectionMetric)", "",
                   "## Metrics", "",

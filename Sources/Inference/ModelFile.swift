@@ -52,6 +52,9 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     /// The validation metric that chose `bestEpoch` (absent in files from before it was
     /// configurable, when it was always balanced accuracy).
     public var selectedBy: String?
+    /// The terms of each dataset's images, which the model inherits (absent in files from
+    /// before they were recorded).
+    public var dataLicenses: [DataLicense]?
 
     public init(datasets: [String], splitProtocol: String, imagesPerSplit: [String: Int], classCounts: [String: Int],
                 epochsTrained: Int, bestEpoch: Int, validationBalancedAccuracy: Double, validationAccuracy: Double,
@@ -122,6 +125,8 @@ public enum ModelFile {
             throw ModelFileError(file: name, message: "format version \(metadata.formatVersion) is newer than this "
                                  + "SkinLesion reads (\(ModelMetadata.formatVersion)); upgrade SkinLesion")
         }
+        let problems = ModelLimits.problems(in: metadata)
+        guard problems.isEmpty else { throw ModelFileError(file: name, message: "metadata out of bounds: " + problems.joined(separator: "; ")) }
         try checkFusion(metadata, file: name)
         let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head,
                                                                          fusion: metadata.fusion)

@@ -143,17 +143,39 @@ public final class Predictor {
     /// One image file's prediction; `values` are its raw metadata for a fusion model.
     public func predict(_ url: URL, metadata values: [String: String] = [:], tta: Int = 1) throws -> Prediction {
         let encoded = try encodeMetadata(values)
-        var result = prediction(image: url.path, probabilities: try probabilities(
+        var result = try prediction(image: url.path, probabilities: probabilities(
             [view(of: url)], metadata: takesMetadata ? [encoded.vector] : nil, tta: tta)[0])
         if !encoded.unknown.isEmpty { result.unknownMetadata = encoded.unknown }
         return result
     }
 
-    /// The result for one image's probabilities (from `probabilities(_:tta:)`).
-    public func prediction(image: String, probabilities p: [Double]) -> Prediction {
+    /// The result for one image's probabilities (from `probabilities(_:tta:)`); throws
+    /// `NonFiniteProbabilityError` rather than hand anyone a NaN.
+    public func prediction(image: String, probabilities p: [Double]) throws -> Prediction {
+        try NonFiniteProbabilityError.check(p, image: image, classes: metadata.classNames)
         let best = p.indices.max { p[$0] < p[$1] }!
         return Prediction(image: image, classes: metadata.classNames, probabilities: p, top: metadata.classNames[best],
                           confidence: p[best], lowConfidence: p[best] < lowConfidenceThreshold,
                           calibrated: metadata.temperature != nil)
+    }
+}
+
+/// A probability that is NaN or infinite: the weights overflowed on this image. It is an error
+/// naming the image, never a number shown to a user.
+public struct NonFiniteProbabilityError: Error, CustomStringConvertible {
+    public let image: String
+    public let className: String
+    public let value: Double
+
+    public var description: String {
+        "\(image): the model's probability of \(className) is \(value.isNaN ? "NaN" : "\(value)"), not a finite number; its weights overflow on this "
+            + "image, so no prediction is given"
+    }
+
+    /// Throws for the first non-finite value of one image's row.
+    public static func check(_ probabilities: some Collection<Double>, image: String, classes: [String]) throws {
+        guard let bad = probabilities.firstIndex(where: { !$0.isFinite }) else { return }
+        let offset = probabilities.distance(from: probabilities.startIndex, to: bad)
+        throw NonFiniteProbabilityError(image: image, className: classes[offset], value: probabilities[bad])
     }
 }

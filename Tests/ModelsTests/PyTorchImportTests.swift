@@ -4,6 +4,7 @@ import Foundation
 @testable import NeuralNet
 import TestSupport
 import XCTest
+import ZIPFoundation
 
 /// PyTorch checkpoints written by pip's CPU torch (`tools/torch_files.py`) read back to every
 /// tensor exactly, in both layouts torch writes; hostile pickles are refused by name.
@@ -174,5 +175,57 @@ final class PyTorchImportTests: XCTestCase {
         let zip = url("broken.pth")
         try Data([0x50, 0x4B, 0x03, 0x04, 0, 0]).write(to: zip)
         XCTAssertThrowsError(try WeightFiles.open(zip)) { XCTAssertTrue("\($0)".hasPrefix("broken.pth: zip:"), "\($0)") }
+    }
+
+    /// A zip checkpoint written here with ZIPFoundation: `archive/data.pkl` and the storages.
+    private func zipCheckpoint(_ pickle: PickleBuilder, storages: [String: [UInt8]], name: String = "hostile.pth",
+                               method: CompressionMethod = .none) throws -> URL {
+        let path = url(name)
+        try? FileManager.default.removeItem(at: path)
+        let archive = try Archive(url: path, accessMode: .create)
+        for (member, bytes) in [("archive/data.pkl", pickle.bytes)] + storages.map({ ("archive/data/\($0.key)", $0.value) }) {
+            let data = Data(bytes)
+            try archive.addEntry(with: member, type: .file, uncompressedSize: Int64(data.count), compressionMethod: method) {
+                data.subdata(in: Int($0)..<(Int($0) + $1))
+            }
+        }
+        return path
+    }
+
+    /// The zip layout's own ways to be wrong: a storage whose member holds other than its
+    /// elements, a member damaged after writing (CRC), a zip that is no checkpoint; a good
+    /// one, stored or deflated, reads.
+    func testDamagedZipCheckpointsAreRefused() throws {
+        let values: [Float] = [1.5, -2.25, 3.125, 1e-3]
+        let bytes = values.withUnsafeBytes { Array($0) }
+        let pickle = PickleBuilder.stateDict(numel: 4, size: [2, 2], stride: [1, 2], legacy: false)
+        for method in [CompressionMethod.none, .deflate] {
+            let good = try zipCheckpoint(pickle, storages: ["0": bytes], name: "good.pth", method: method)
+            let state = try WeightFiles.open(good).stateDict(for: Architectures.named("resnet50"))
+            XCTAssertEqual(try state.entries["w"]?.read(), [1.5, 3.125, -2.25, 1e-3], "a transposed view, \(method)")
+        }
+        let short = try zipCheckpoint(pickle, storages: ["0": Array(bytes.prefix(12))])
+        XCTAssertThrowsError(try TorchCheckpoint(contentsOf: short)) {
+            XCTAssertTrue("\($0)".contains("hostile.pth: archive/data.pkl at byte"), "\($0)")
+            XCTAssertTrue("\($0)".contains("storage '0' is 4 F32 elements but archive/data/0 holds 12 bytes"), "\($0)")
+        }
+        let missing = try zipCheckpoint(pickle, storages: [:])
+        XCTAssertThrowsError(try TorchCheckpoint(contentsOf: missing)) {
+            XCTAssertTrue("\($0)".contains("storage '0' has no member archive/data/0"), "\($0)")
+        }
+        let damaged = try zipCheckpoint(pickle, storages: ["0": bytes])
+        var file = try Data(contentsOf: damaged)
+        let at = try XCTUnwrap(file.firstRange(of: Data(bytes))).lowerBound
+        file[at] ^= 0xFF
+        try file.write(to: damaged)
+        XCTAssertThrowsError(try TorchCheckpoint(contentsOf: damaged)) {
+            XCTAssertTrue("\($0)".hasPrefix("hostile.pth: zip: 'archive/data/0' fails its CRC-32 check"), "\($0)")
+        }
+        let other = try zipCheckpoint(PickleBuilder().proto().stop(), storages: ["0": bytes])
+        let archive = try Archive(url: other, accessMode: .update)
+        try archive.remove(try XCTUnwrap(archive["archive/data.pkl"]))
+        XCTAssertThrowsError(try TorchCheckpoint(contentsOf: other)) {
+            XCTAssertTrue("\($0)".contains("a zip archive without exactly one '<prefix>/data.pkl'"), "\($0)")
+        }
     }
 }

@@ -116,6 +116,10 @@ final class APITests: XCTestCase {
         let card = try await harness.get("/v1/model/card")
         XCTAssertEqual(card.status, 200)
         XCTAssertEqual(card.text, model.json["card"] as? String)
+        let licenses = model.json["data_licenses"] as? [[String: String]]
+        XCTAssertEqual(licenses, [["dataset": "ham10000", "license": "CC BY-NC 4.0", "basis": "HAM10000 layout"]])
+        XCTAssertTrue(card.text.contains("## Licence of the data\n\n- ham10000: CC BY-NC 4.0 (HAM10000 layout)"), card.text)
+        XCTAssertTrue(card.text.contains("carries that non-commercial term"), card.text)
         let health = try await harness.get("/healthz"), ready = try await harness.get("/readyz")
         XCTAssertEqual(health.json["status"] as? String, "ok")
         XCTAssertEqual(ready.json["status"] as? String, "ready")

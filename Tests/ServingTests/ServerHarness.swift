@@ -25,18 +25,25 @@ final class ServerHarness: @unchecked Sendable {
     let audit: AuditCapture
     private let task: Task<Void, any Error>
 
-    /// With `metadataSpec`, the model fuses patient metadata encoded by it (a 16-unit branch).
-    init(metadataSpec: MetadataSpec? = nil, options configure: (inout ServeOptions) -> Void = { _ in }) async throws {
+    /// With `metadataSpec`, the model fuses patient metadata encoded by it (a 16-unit branch);
+    /// `weights` may change the model's weights before it is saved and served.
+    init(metadataSpec: MetadataSpec? = nil, options configure: (inout ServeOptions) -> Void = { _ in },
+         weights: (Classifier) throws -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         modelFile = directory.appendingPathComponent("lesions-v3.safetensors")
         let fusion = metadataSpec.map { MetadataFusion(inputs: $0.width, hidden: [16]) }
         let model = try Architectures.named("efficientnet-lite0").build(classes: Self.classes.count, fusion: fusion, seed: 5)
+        try weights(model)
         var metadata = ModelMetadata(architecture: model.architecture.name, classNames: Self.classes, head: model.head,
                                      inputSize: 64, preprocessing: model.architecture.preprocessing)
         metadata.temperature = 1.5
         metadata.metadataSpec = metadataSpec
         metadata.fusion = fusion
+        metadata.training = TrainingSummary(datasets: ["ham10000"], splitProtocol: "lesion-grouped", imagesPerSplit: ["train": 7],
+                                            classCounts: ["mel": 7], epochsTrained: 1, bestEpoch: 1, validationBalancedAccuracy: 0.5,
+                                            validationAccuracy: 0.5, validationMacroAUC: nil, settings: "test")
+        metadata.training?.dataLicenses = [DataLicense(dataset: "ham10000", license: DataLicense.nonCommercial, basis: "HAM10000 layout")]
         try ModelFile.save(model, metadata: metadata, to: modelFile)
 
         var options = ServeOptions()

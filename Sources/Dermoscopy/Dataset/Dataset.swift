@@ -10,6 +10,9 @@ public struct Dataset: Sendable {
     public let classes: [String]
     public var records: [DatasetRecord]
     public var problems: [DatasetProblem]
+    /// The terms of the images, one entry per source dataset (several once merged): detected
+    /// from the format, or replaced by what the user states.
+    public var licenses: [DataLicense]
 
     /// `classes` nil means the distinct labels of `records`, sorted.
     public init(root: URL, format: DatasetFormat, classes: [String]? = nil, records: [DatasetRecord],
@@ -19,6 +22,7 @@ public struct Dataset: Sendable {
         self.classes = classes ?? Set(records.map(\.label)).sorted()
         self.records = records
         self.problems = problems
+        licenses = [DataLicense.detected(root: root, format: format, classes: self.classes)]
     }
 
     /// Where the record's image is on disk.

@@ -34,7 +34,9 @@ extension Dataset {
                 records.append(record)
             }
         }
-        return Dataset(root: first.root, format: first.format, classes: classes.sorted(), records: records,
-                       problems: problems)
+        var merged = Dataset(root: first.root, format: first.format, classes: classes.sorted(), records: records,
+                             problems: problems)
+        merged.licenses = datasets.flatMap(\.licenses)
+        return merged
     }
 }

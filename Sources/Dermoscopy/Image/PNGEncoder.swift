@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import NeuralNet
 
 /// Writes 8-bit RGB PNGs (heatmap overlays) through libpng's simplified API, which reports
 /// errors in `png_image.message` instead of longjmp-ing through Swift frames.
@@ -26,7 +27,7 @@ public enum PNGEncoder {
     }
 
     public static func write(_ image: RGBImage, to url: URL) throws {
-        try encode(image).write(to: url, options: .atomic)
+        try AtomicFile.write(encode(image), to: url)
     }
 
     private static func check(_ status: Int32, _ png: inout png_image) throws {

@@ -1,12 +1,13 @@
 import Foundation
+import NeuralNet
 
 /// The manifest on disk: a plain CSV (`image_id,path,label,lesion_id,patient_id,split[,fold]`) that any tool
 /// can read, preceded by `#classes`, `#seed` and `#plan` lines (skip them with e.g. pandas' `comment='#'`).
 extension SplitManifest {
     private static let columns = ["image_id", "path", "label", "lesion_id", "patient_id", "split"]
 
-    /// Writes a temporary file next to `url` and renames it over `url`, so a crash or a full disk never leaves
-    /// a half-written manifest where a training run would read it.
+    /// Writes through `AtomicFile`, so a crash or a full disk never leaves a half-written manifest where a
+    /// training run would read it.
     public func write(to url: URL) throws {
         let hasFolds = entries.contains { $0.fold != nil }
         var lines = [
@@ -19,20 +20,7 @@ extension SplitManifest {
             let fields = [entry.imageID, entry.path, entry.label, entry.lesionID ?? "", entry.patientID ?? "", entry.split]
             lines.append(CSVWriter.line(fields + (hasFolds ? [entry.fold.map(String.init) ?? ""] : [])))
         }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw DatasetError(file: url.path, message: "cannot write the split manifest: \(error.localizedDescription)")
-        }
-        // rename(2) replaces the target in one step: readers see the old manifest or the new one.
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw DatasetError(file: url.path, message: "cannot move the split manifest into place: \(reason)")
-        }
+        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: url)
     }
 
     public static func read(from url: URL) throws -> SplitManifest {

@@ -5,8 +5,8 @@ import NeuralNet
 /// What an exported file says besides the weights: the operator set, the input it takes,
 /// the calibration, and the facts a deployer needs (class names, preprocessing).
 public struct ONNXExportOptions: Sendable {
-    /// Operator sets whose operators SkinLesion writes with the same meaning throughout
-    /// (13: Softmax over one axis, Clip with bound inputs; 23: the newest ONNX Runtime 1.2x reads).
+    /// Operator sets in which every operator SkinLesion writes has the meaning it relies on
+    /// (from 13: Softmax over one axis, Clip with bound inputs; up to 23, the newest tested).
     public static let supportedOpsets = 13...23
     /// Read by every ONNX Runtime since 1.12 and by TensorRT 8.6.
     public static let defaultOpset = 17
@@ -72,7 +72,7 @@ public enum ONNXExporter {
     @discardableResult
     public static func write(_ model: Classifier, options: ONNXExportOptions, to url: URL) throws -> Summary {
         let (proto, summary) = try export(model, options: options)
-        try AtomicFile.write(to: url, error: { ONNXExportError(layer: url.lastPathComponent, $0) }) { sink in
+        try AtomicFile.write(to: url) { sink in
             try proto.write(to: sink.write)
         }
         return summary
@@ -81,7 +81,7 @@ public enum ONNXExporter {
     /// The encoded `ModelProto` and what it holds.
     static func export(_ model: Classifier, options: ONNXExportOptions) throws -> (ProtobufMessage, Summary) {
         try validate(model, options)
-        let graph = ONNXGraph(opset: options.opset)
+        let graph = ONNXGraph()
         let size = options.inputSize
         let image = try graph.input("image", shape: [3, size, size])
         if let fusion = model.fusion { graph.metadata = try graph.input("metadata", shape: [fusion.inputs]) }

@@ -18,7 +18,6 @@ protocol ONNXExportable {
 /// The graph under construction: nodes in order, initializers (weights and constants),
 /// unique names, and where in the layer tree the exporter is, for node names and errors.
 final class ONNXGraph {
-    let opset: Int
     private(set) var nodes: [ProtobufMessage] = []
     private(set) var initializers: [ProtobufMessage] = []
     private var names: Set<String> = []
@@ -26,10 +25,6 @@ final class ONNXGraph {
     private var scope: [String] = []
     /// The patient-metadata input of a fusion model, which its fusion head reads.
     var metadata: ONNXValue?
-
-    init(opset: Int) {
-        self.opset = opset
-    }
 
     /// The dotted path of the layer being exported, as its parameters are named.
     var path: String { scope.isEmpty ? "model" : scope.joined(separator: ".") }

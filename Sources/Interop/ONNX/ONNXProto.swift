@@ -21,7 +21,6 @@ enum ONNXProto {
         case float(Float)
         case int(Int)
         case string(String)
-        case floats([Float])
         case ints([Int])
 
         var type: UInt64 {
@@ -29,7 +28,6 @@ enum ONNXProto {
             case .float: 1
             case .int: 2
             case .string: 3
-            case .floats: 6
             case .ints: 7
             }
         }
@@ -89,7 +87,7 @@ enum ONNXProto {
         return node
     }
 
-    /// `AttributeProto`: name 1, f 2, i 3, s 4, floats 7, ints 8, type 20.
+    /// `AttributeProto`: name 1, f 2, i 3, s 4, ints 8, type 20.
     static func attribute(_ attribute: (name: String, value: AttributeValue)) -> ProtobufMessage {
         var message = ProtobufMessage()
         message.string(1, attribute.name)
@@ -97,7 +95,6 @@ enum ONNXProto {
         case .float(let value): message.float(2, value)
         case .int(let value): message.int64(3, Int64(value))
         case .string(let value): message.string(4, value)
-        case .floats(let values): message.floats(7, values)
         case .ints(let values): message.int64s(8, values.map(Int64.init))
         }
         message.varint(20, attribute.value.type)

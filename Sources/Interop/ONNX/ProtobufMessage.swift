@@ -51,11 +51,6 @@ struct ProtobufMessage {
         withUnsafeBytes(of: value.bitPattern.littleEndian) { append($0) }
     }
 
-    /// A `repeated float` field that is not declared packed.
-    mutating func floats(_ field: Int, _ values: [Float]) {
-        for value in values { float(field, value) }
-    }
-
     /// A `string` field, UTF-8.
     mutating func string(_ field: Int, _ value: String) {
         let utf8 = Array(value.utf8)

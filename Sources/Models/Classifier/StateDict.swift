@@ -100,7 +100,14 @@ extension Layer {
             throw WeightMismatchError(file: state.source, missing: missing, unexpected: unexpected, wrongShape: wrongShape)
         }
         for (name, p) in ours {
-            if let entry = state.entries[name] { try p.assign(entry.read()) }
+            guard let entry = state.entries[name] else { continue }
+            let values = try entry.read()
+            // A NaN or infinity in a weight poisons every output; say which tensor holds it.
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw SafeTensorsError(file: state.source, message: "tensor '\(name)' holds \(values[bad]) at element "
+                                       + "\(bad) of \(values.count); weights must be finite numbers")
+            }
+            try p.assign(values)
         }
     }
 

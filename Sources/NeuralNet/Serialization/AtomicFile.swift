@@ -5,15 +5,22 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes a file so that readers see either the old file or the complete new one: the bytes
-/// go to a temporary file in the target's directory, which is flushed, renamed over the
-/// target, and the directory flushed so the rename itself survives a crash. Every writer of
-/// model files (safetensors, ONNX) goes through here.
+/// Every file SkinLesion writes (checkpoints, models, cards, reports, logs, split manifests,
+/// imports) goes through here, so a crash, a kill or a full disk leaves either the previous
+/// file or the complete new one, never a torn one:
+///
+/// 1. a temporary file in the target's directory (so the rename stays on one file system),
+/// 2. every byte written, then `fsync` (the data is on disk before it gets the name),
+/// 3. `rename` over the target (atomic: readers see old or new),
+/// 4. `fsync` of the directory (the rename itself survives a power cut).
+///
+/// Any failure, ENOSPC included, removes the temporary file and throws an error naming the
+/// target's path; the previous file is untouched.
 public enum AtomicFile {
-    /// Where `AtomicFile.write` sends bytes: the temporary file, in order.
-    public struct Sink {
+    /// Streams bytes into the temporary file.
+    public struct Writer {
         fileprivate let descriptor: Int32
-        fileprivate let fail: (String) -> Error
+        fileprivate let path: String
 
         /// Writes every byte, retrying short writes and interrupted calls.
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -22,48 +29,86 @@ public enum AtomicFile {
                 let written = systemWrite(descriptor, remaining.baseAddress, remaining.count)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw fail("write")
+                    throw AtomicWriteError(path: path, step: "write the temporary file")
                 }
                 remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
             }
         }
 
-        public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
         public func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
+        public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     }
 
-    /// Calls `body` with a sink into a temporary file, then moves it over `url`. On any
-    /// failure the temporary file is removed and `url` is untouched. `error` turns a failed
-    /// step (with `strerror`'s words appended) into the caller's own error type.
-    public static func write(to url: URL, error makeError: @escaping (_ message: String) -> Error,
-                             _ body: (Sink) throws -> Void) throws {
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let fail = { (what: String) -> Error in makeError("cannot \(what): \(String(cString: strerror(errno)))") }
-
-        let descriptor = temporary.withUnsafeFileSystemRepresentation { open($0!, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
-        guard descriptor >= 0 else { throw fail("create temporary file \(temporary.lastPathComponent)") }
+    /// Writes what `body` streams to `url`, atomically and durably.
+    public static func write(to url: URL, _ body: (Writer) throws -> Void) throws {
+        let path = url.path
+        let directory = url.deletingLastPathComponent().path
+        let temporary = directory + "/.\(url.lastPathComponent).\(UUID().uuidString).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw AtomicWriteError(path: path, step: "create the temporary file") }
         do {
-            defer { close(descriptor) }
-            try body(Sink(descriptor: descriptor, fail: fail))
-            guard fsync(descriptor) == 0 else { throw fail("flush") }
-            let moved = temporary.withUnsafeFileSystemRepresentation { from in
-                url.withUnsafeFileSystemRepresentation { to in rename(from!, to!) }
+            do {
+                defer { close(descriptor) }
+                try body(Writer(descriptor: descriptor, path: path))
+                guard fsync(descriptor) == 0 else { throw AtomicWriteError(path: path, step: "flush the temporary file to disk") }
             }
-            guard moved == 0 else { throw fail("rename temporary file into place") }
+            guard rename(temporary, path) == 0 else { throw AtomicWriteError(path: path, step: "rename the temporary file into place") }
         } catch {
-            temporary.withUnsafeFileSystemRepresentation { _ = unlink($0!) }
+            unlink(temporary)
             throw error
         }
-        // The rename is durable once the directory entry is on disk.
-        let directoryDescriptor = directory.withUnsafeFileSystemRepresentation { open($0!, O_RDONLY | O_DIRECTORY) }
-        guard directoryDescriptor >= 0 else { throw fail("open directory \(directory.path) to flush it") }
-        defer { close(directoryDescriptor) }
-        guard fsync(directoryDescriptor) == 0 else { throw fail("flush directory \(directory.path)") }
+        try syncDirectory(directory, for: path)
+    }
+
+    public static func write(_ data: Data, to url: URL) throws {
+        try write(to: url) { try $0.write(data) }
+    }
+
+    /// Deletes the temporary files that writes into `directory` left when the process was
+    /// killed mid-write. Only for directories that nothing else is writing into (a run
+    /// directory as its run resumes).
+    public static func removeStaleTemporaries(in directory: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where isTemporary(name) { unlink(directory.appendingPathComponent(name).path) }
+    }
+
+    /// `.NAME.UUID.tmp`, as `write` names them.
+    public static func isTemporary(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.hasSuffix(".tmp") && name.split(separator: ".").count >= 3
+    }
+
+    /// Flushes the directory entry of a rename. File systems that cannot sync a directory say
+    /// EINVAL; there the rename is as durable as the file system makes it.
+    private static func syncDirectory(_ directory: String, for path: String) throws {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw AtomicWriteError(path: path, step: "open its directory to flush the rename") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 || errno == EINVAL else {
+            throw AtomicWriteError(path: path, step: "flush its directory after the rename")
+        }
     }
 }
 
-/// The C library's `write`, reachable from inside `Sink`, whose own `write` methods hide it.
+/// A write that did not happen, with the target's path, the step that failed and the
+/// system's reason (e.g. "No space left on device").
+public struct AtomicWriteError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let step: String
+    public let reason: String
+
+    /// Reads `errno` for the reason.
+    init(path: String, step: String) {
+        (self.path, self.step, reason) = (path, step, String(cString: strerror(errno)))
+    }
+
+    public var description: String {
+        "\(path): cannot \(step): \(reason); " + (step.contains("directory after")
+            ? "the new file is in place but may not survive a power cut"
+            : "the previous file, if any, is unchanged")
+    }
+}
+
+/// write(2), out of reach of `Writer.write`'s name.
 private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
     write(descriptor, bytes, count)
 }

@@ -51,17 +51,16 @@ public struct SafeTensorsWriter: Sendable {
         tensors[name] = tensor
     }
 
-    /// Writes the file atomically (`AtomicFile`): readers see either the old file or the
-    /// complete new one, never a partial write.
+    /// Writes the file through `AtomicFile`: readers, a crash or a full disk see either the
+    /// old file or the complete new one, never a partial write.
     public func write(to url: URL) throws {
         let header = try headerBytes()
-        let file = url.lastPathComponent
-        try AtomicFile.write(to: url, error: { SafeTensorsError(file: file, message: $0) }) { sink in
-            try sink.write(header)
+        try AtomicFile.write(to: url) { file in
+            try header.withUnsafeBytes { try file.write($0) }
             for name in tensors.keys.sorted() {
                 switch tensors[name]!.values {
-                case .floats(let values): try values.withUnsafeBytes { try sink.write($0) }
-                case .int64s(let values): try values.withUnsafeBytes { try sink.write($0) }
+                case .floats(let values): try values.withUnsafeBytes { try file.write($0) }
+                case .int64s(let values): try values.withUnsafeBytes { try file.write($0) }
                 }
             }
         }

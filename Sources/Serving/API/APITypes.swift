@@ -1,3 +1,4 @@
+import Dermoscopy
 import Foundation
 import Inference
 
@@ -70,6 +71,14 @@ struct PredictResponse: Codable {
 struct BatchEntry: Codable {
     let prediction: PredictionBody?
     let error: ErrorBody.Detail?
+
+    init(prediction: PredictionBody) { (self.prediction, self.error) = (prediction, nil) }
+
+    /// One image's failure inside a batch that goes on.
+    init(error: APIError) {
+        prediction = nil
+        self.error = .init(status: Int(error.status.code), message: error.message)
+    }
 }
 
 struct BatchResponse: Codable {
@@ -93,6 +102,8 @@ struct ModelResponse: Codable {
     let temperature: Float?
     let lowConfidenceThreshold: Double
     let intendedUse: String
+    /// The training data's licences, which the model inherits; empty when not recorded.
+    let dataLicenses: [DataLicense]
     let card: String
     let metadataFields: [MetadataField]?
 
@@ -106,6 +117,7 @@ struct ModelResponse: Codable {
 
     enum CodingKeys: String, CodingKey {
         case model, classes, preprocessing, temperature, card
+        case dataLicenses = "data_licenses"
         case metadataFields = "metadata_fields"
         case inputSize = "input_size"
         case lowConfidenceThreshold = "low_confidence_threshold"

@@ -26,6 +26,7 @@ enum OpenAPIDocument {
               "413": {"$ref": "#/components/responses/Error"},
               "415": {"$ref": "#/components/responses/Error"},
               "422": {"$ref": "#/components/responses/Error"},
+              "500": {"$ref": "#/components/responses/Error"},
               "429": {"$ref": "#/components/responses/Busy"},
               "503": {"$ref": "#/components/responses/Busy"}
             }
@@ -166,7 +167,7 @@ enum OpenAPIDocument {
           },
           "ModelResponse": {
             "type": "object", "additionalProperties": false,
-            "required": ["model", "classes", "input_size", "preprocessing", "low_confidence_threshold", "intended_use", "card"],
+            "required": ["model", "classes", "input_size", "preprocessing", "low_confidence_threshold", "intended_use", "data_licenses", "card"],
             "properties": {
               "model": {"$ref": "#/components/schemas/ModelIdentity"},
               "classes": {"type": "array", "items": {"type": "string"}, "minItems": 2},
@@ -175,11 +176,20 @@ enum OpenAPIDocument {
               "temperature": {"type": "number", "description": "Calibration temperature, when the model was calibrated"},
               "low_confidence_threshold": {"type": "number"},
               "intended_use": {"type": "string"},
+              "data_licenses": {"type": "array", "description": "The training data's licences, which the model inherits; empty when not recorded", "items": {"$ref": "#/components/schemas/DataLicense"}},
               "card": {"type": "string", "description": "MODEL_CARD.md"},
               "metadata_fields": {"type": "array", "description": "Patient metadata a fusion model takes, as multipart form fields or query parameters of these names; any may be left out (missing)",
                 "items": {"type": "object", "additionalProperties": false, "required": ["name", "column", "kind"],
                   "properties": {"name": {"type": "string"}, "column": {"type": "string"}, "kind": {"type": "string", "enum": ["number", "category"]},
                                  "categories": {"type": "array", "items": {"type": "string"}}}}}
+            }
+          },
+          "DataLicense": {
+            "type": "object", "additionalProperties": false, "required": ["dataset", "license", "basis"],
+            "properties": {
+              "dataset": {"type": "string"},
+              "license": {"type": "string", "description": "e.g. CC BY-NC 4.0, or 'unknown: state it yourself'"},
+              "basis": {"type": "string", "description": "The detected dataset format, or that the user stated it"}
             }
           },
           "Health": {

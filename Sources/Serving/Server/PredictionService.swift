@@ -96,7 +96,12 @@ final class PredictionService: @unchecked Sendable {
     /// `original` (the upload at full resolution) is given when Grad-CAM is wanted.
     func prediction(name: String?, view: RGBImage, metadata: (vector: [Float]?, unknown: [String]), probabilities: [Double],
                     tta: Int, original: RGBImage?) async throws -> PredictionBody {
-        var prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+        var prediction: Prediction
+        do {
+            prediction = try predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+        } catch let error as NonFiniteProbabilityError {
+            throw APIError(.internalServerError, error.description)
+        }
         if !metadata.unknown.isEmpty { prediction.unknownMetadata = metadata.unknown }
         var overlay: String?
         if let original {

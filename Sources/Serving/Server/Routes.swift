@@ -65,7 +65,7 @@ struct Routes {
             model: service.identity, classes: metadata.classNames, inputSize: metadata.inputSize,
             preprocessing: metadata.preprocessing.summary, temperature: metadata.temperature,
             lowConfidenceThreshold: service.options.lowConfidenceThreshold, intendedUse: metadata.intendedUse,
-            card: service.card, metadataFields: metadata.metadataSpec?.features.map {
+            dataLicenses: metadata.training?.dataLicenses ?? [], card: service.card, metadataFields: metadata.metadataSpec?.features.map {
                 ModelResponse.MetadataField(name: $0.name, column: $0.column, kind: $0.numeric != nil ? "number" : "category",
                                             categories: $0.categorical?.categories)
             }))
@@ -151,7 +151,7 @@ struct Routes {
             do {
                 views.append((index, try service.view(of: upload)))
             } catch let error as APIError {
-                entries[index] = BatchEntry(prediction: nil, error: .init(status: Int(error.status.code), message: error.message))
+                entries[index] = BatchEntry(error: error)
             }
         }
         let decoded = ContinuousClock.now
@@ -161,10 +161,14 @@ struct Routes {
                 throw APIError(.internalServerError, "the model returned no probabilities")
             }
             for (row, item) in views.enumerated() {
-                let body = try await service.prediction(name: uploads[item.index].name, view: item.view,
-                                                        metadata: (metadata.vectors?[item.index], metadata.unknown[item.index]),
-                                                        probabilities: p[row], tta: tta, original: nil)
-                entries[item.index] = BatchEntry(prediction: body, error: nil)
+                do {
+                    let body = try await service.prediction(name: uploads[item.index].name, view: item.view,
+                                                            metadata: (metadata.vectors?[item.index], metadata.unknown[item.index]),
+                                                            probabilities: p[row], tta: tta, original: nil)
+                    entries[item.index] = BatchEntry(prediction: body)
+                } catch let error as APIError {
+                    entries[item.index] = BatchEntry(error: error)
+                }
             }
         }
         let results = entries.map { $0! }

@@ -1,6 +1,7 @@
 import Dermoscopy
 import Foundation
 import Inference
+import NeuralNet
 
 /// K-fold, lesion-grouped cross-validation (`train --folds K`): one run directory per fold
 /// (`fold-N/`, a normal run that resumes on its own), then out-of-fold predictions, the folds'
@@ -84,7 +85,7 @@ public enum CrossValidation {
             pooledProbabilities += evaluation.probabilities
             pooledLabels += evaluation.labels
         }
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: root.appendingPathComponent("oof.csv"), options: .atomic)
+        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: root.appendingPathComponent("oof.csv"))
         let pooled = EvaluationReport.compute(try EvaluationInput(probabilities: pooledProbabilities, labels: pooledLabels, classes: classes))
         let reports = evaluations.map(\.report)
         let aucs = reports.compactMap(\.macroAUC)
@@ -94,7 +95,7 @@ public enum CrossValidation {
                               pooledBalancedAccuracy: pooled.balancedAccuracy, pooledMacroAUC: pooled.macroAUC)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(summary).write(to: root.appendingPathComponent("cv.json"), options: .atomic)
+        try AtomicFile.write(encoder.encode(summary), to: root.appendingPathComponent("cv.json"))
         try EnsembleManifest(members: (0..<k).map { EnsembleManifest.Member(model: "fold-\($0)/best.safetensors") })
             .write(to: root.appendingPathComponent("ensemble.json"))
         return summary

@@ -62,7 +62,10 @@ public enum Evaluator {
                 labels.append(label)
             }
             let rows = try predictor.probabilities(views, metadata: predictor.takesMetadata ? vectors : nil, tta: tta)
-            for row in rows { probabilities += row.map { Float($0) } }
+            for (offset, row) in rows.enumerated() {
+                try NonFiniteProbabilityError.check(row, image: files[files.count - views.count + offset].path, classes: classes)
+                probabilities += row.map { Float($0) }
+            }
             progress(min(start + chunk, records.count), records.count)
         }
         let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))

@@ -1,13 +1,14 @@
 import Foundation
+import Inference
 
 /// Temperature scaling (Guo et al. 2017, "On Calibration of Modern Neural Networks", §4.2): one scalar T > 0
 /// divides every logit before the softmax. It is fitted on a validation set by minimizing the mean negative
 /// log-likelihood, and since it never changes the argmax, accuracy and the confusion matrix stay as they were
 /// while the confidences become honest.
 public enum TemperatureScaling {
-    /// The range T is searched in: below 0.05 or above 20 a fit says more about the validation set (perfectly
-    /// separated, or labels unrelated to the logits) than about the model.
-    public static let bounds: ClosedRange<Float> = 0.05...20
+    /// The range T is searched in, the model file's bound on a temperature: below 0.05 or above 20 a fit says
+    /// more about the validation set (perfectly separated, or labels unrelated to the logits) than about the model.
+    public static let bounds = ModelLimits.temperature
 
     /// The T in `bounds` minimizing mean NLL of softmax(logits / T) over the images, in Double.
     ///

@@ -20,8 +20,9 @@ public struct TrainingProgress: Codable {
 }
 
 /// One checkpoint file: model state under its own names, optimizer state under `optimizer/`,
-/// EMA weights under `ema/`, and `TrainingProgress` as JSON metadata. Written atomically by
-/// the safetensors writer (temporary file, fsync, rename), so a crash leaves the previous one.
+/// EMA weights under `ema/`, and `TrainingProgress` as JSON metadata. Written through
+/// `AtomicFile` (temporary file, fsync, rename, directory fsync), so a kill or a full disk
+/// leaves the previous one.
 enum Checkpoint {
     static func write(model: Classifier, optimizer: any Optimizer, ema: ExponentialMovingAverage?,
                       progress: TrainingProgress, to url: URL) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// One row of the per-epoch log (`log.csv`, `log.json`).
 public struct EpochRecord: Codable, Sendable, Equatable {
@@ -24,10 +25,10 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     /// Rewrites both logs whole (they are small), each atomically.
     static func write(_ records: [EpochRecord], to run: RunDirectory) throws {
         let csv = ([header] + records.map(\.csvRow)).joined(separator: "\n") + "\n"
-        try Data(csv.utf8).write(to: run.logCSV, options: .atomic)
+        try AtomicFile.write(Data(csv.utf8), to: run.logCSV)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(records).write(to: run.logJSON, options: .atomic)
+        try AtomicFile.write(encoder.encode(records), to: run.logJSON)
     }
 
     public static func read(from run: RunDirectory) -> [EpochRecord] {

@@ -1,4 +1,6 @@
+import Dermoscopy
 import Foundation
+import NeuralNet
 
 /// What `config.json` in a run directory holds: the training configuration plus where the
 /// data and starting weights came from, so `train --resume` needs nothing else.
@@ -8,22 +10,39 @@ public struct RunSettings: Codable, Sendable {
     public var format: String?
     public var weights: String?
     public var commandLine: [String]
+    /// Licences the user stated (`--data-license`), one for every dataset or one per dataset;
+    /// nil to keep what the formats say.
+    public var dataLicenses: [String]?
     /// `train --folds K`: this directory holds K fold runs (`fold-N/`) rather than one run.
     public var folds: Int?
 
-    public init(config: TrainingConfig, dataset: [String], format: String?, weights: String?, commandLine: [String]) {
+    public init(config: TrainingConfig, dataset: [String], format: String?, weights: String?, commandLine: [String],
+                dataLicenses: [String]? = nil) {
         self.config = config
         self.dataset = dataset
         self.format = format
         self.weights = weights
         self.commandLine = commandLine
+        self.dataLicenses = dataLicenses
+    }
+
+    /// The datasets' licences: detected from their formats, unless the user stated them.
+    public func licenses(of dataset: Dataset) throws -> [DataLicense] {
+        guard let stated = dataLicenses, !stated.isEmpty else { return dataset.licenses }
+        guard stated.count == 1 || stated.count == dataset.licenses.count else {
+            throw TrainingError.badRun("\(stated.count) data licences recorded for \(dataset.licenses.count) datasets; "
+                                       + "give one for all or one per dataset")
+        }
+        return dataset.licenses.enumerated().map { index, detected in
+            DataLicense.stated(stated.count == 1 ? stated[0] : stated[index], for: detected.dataset)
+        }
     }
 
     public func write(to run: RunDirectory) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: run.config, options: .atomic)
-        try Data((commandLine.joined(separator: " ") + "\n").utf8).write(to: run.command, options: .atomic)
+        try AtomicFile.write(encoder.encode(self), to: run.config)
+        try AtomicFile.write(Data((commandLine.joined(separator: " ") + "\n").utf8), to: run.command)
     }
 
     public static func read(from run: RunDirectory) throws -> RunSettings {

@@ -27,7 +27,8 @@ public final class Trainer {
     private var cachedFeatures: (train: FeatureCache, validation: FeatureCache)?
     private var records: [EpochRecord] = []
     /// Split sizes, class counts and protocol, for the model card.
-    private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int])
+    private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int],
+                              licenses: [DataLicense])
     private let log: (String) -> Void
 
     /// Builds the model (from `weights` when given, else randomly initialised with a warning)
@@ -86,9 +87,10 @@ public final class Trainer {
             throw TrainingError.invalidConfig("unknown stage '\(stage)' for \(architecture.name); stages are "
                                               + model.stages.joined(separator: ", "))
         }
-        dataSummary = ([dataset.root.path], manifest.plan,
+        dataSummary = (dataset.licenses.map(\.dataset), manifest.plan,
                        Dictionary(grouping: manifest.entries, by: \.split).mapValues(\.count),
-                       Dictionary(grouping: train, by: \.label).reduce(into: [:]) { $0[classNames[$1.key]] = $1.value.count })
+                       Dictionary(grouping: train, by: \.label).reduce(into: [:]) { $0[classNames[$1.key]] = $1.value.count },
+                       dataset.licenses)
         self.model = model
         self.classes = classNames
         self.train = train
@@ -106,9 +108,11 @@ public final class Trainer {
         if case .plateau(let patience) = config.schedule {
             progress.plateau = try ReduceOnPlateau(mode: config.monitor.higherIsBetter ? .max : .min, patience: patience)
         }
+        for folder in [run.url, run.checkpoints] { AtomicFile.removeStaleTemporaries(in: folder) }
         if let latest = run.existingCheckpoints().last {
             progress = try Checkpoint.read(into: model, optimizer: optimizer, ema: ema, from: latest)
-            records = EpochRecord.read(from: run)
+            // A run killed after logging an epoch but before its checkpoint trains that epoch again.
+            records = EpochRecord.read(from: run).filter { $0.epoch <= progress.epoch }
             log("resuming from \(latest.lastPathComponent): epoch \(progress.epoch + 1), batch \(progress.batch + 1), step \(progress.step)")
         }
     }
@@ -260,11 +264,12 @@ public final class Trainer {
                 validationBalancedAccuracy: report.balancedAccuracy, validationAccuracy: report.accuracy,
                 validationMacroAUC: report.macroAUC, settings: settingsSummary)
             metadata.training?.selectedBy = config.monitor.label
+            metadata.training?.dataLicenses = dataSummary.licenses
             metadata.metadataSpec = self.metadata?.train.spec
             metadata.fusion = model.fusion
             try ModelFile.save(model, metadata: metadata, to: run.bestModel)
-            try Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8)
-                .write(to: run.url.appendingPathComponent("MODEL_CARD.md"), options: .atomic)
+            try AtomicFile.write(Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8),
+                                 to: run.url.appendingPathComponent("MODEL_CARD.md"))
             progress.bestMetric = metric
             progress.bestEpoch = epoch
             progress.epochsWithoutImprovement = 0

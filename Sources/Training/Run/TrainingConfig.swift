@@ -1,4 +1,5 @@
 import Dermoscopy
+import Inference
 import Models
 import NeuralNet
 
@@ -86,7 +87,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(emaDecay.map { (0..<1).contains($0) } ?? true, "EMA decay must be in [0, 1)")
         try require(gradientClip.map { $0 > 0 } ?? true, "gradient clip must be positive")
         try require(loaderThreads >= 1 && keepCheckpoints >= 1, "loader threads and kept checkpoints must be at least 1")
-        try require(imageSize.map { $0 >= 32 } ?? true, "image size must be at least 32")
+        try require(imageSize.map(ModelLimits.inputSize.contains) ?? true,
+                    "image size must be in \(ModelLimits.inputSize.lowerBound)…\(ModelLimits.inputSize.upperBound) (the model file's inputSize bound), got \(imageSize ?? 0)")
         try augmentation.validate()
         try metadata?.validate(epochs: epochs)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dermoscopy
 import Foundation
 import Inference
+import NeuralNet
 import Training
 
 /// `skinlesion evaluate`: the ISIC metrics of a model on a split, as a table on stdout and as
@@ -46,19 +47,19 @@ struct EvaluateCommand: ParsableCommand {
         if let output {
             let directory = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try reportJSON.write(to: directory.appendingPathComponent("report.json"), options: .atomic)
+            try AtomicFile.write(reportJSON, to: directory.appendingPathComponent("report.json"))
             if !members.isEmpty {
                 let perMember = Dictionary(uniqueKeysWithValues: members.map { ($0.name, $0.report) })
-                try encoder.encode(perMember).write(to: directory.appendingPathComponent("members.json"), options: .atomic)
+                try AtomicFile.write(encoder.encode(perMember), to: directory.appendingPathComponent("members.json"))
             }
-            try Data(evaluation.isicCSV().utf8).write(to: directory.appendingPathComponent("predictions.csv"), options: .atomic)
+            try AtomicFile.write(Data(evaluation.isicCSV().utf8), to: directory.appendingPathComponent("predictions.csv"))
             let run = RunDirectory(modelURL.deletingLastPathComponent())
             let html = evaluation.html(title: "\(predictor.metadata.architecture) — \(description)", epochs: EpochRecord.read(from: run),
                                        intendedUse: predictor.metadata.intendedUse, members: members) { i in
                 guard let image = try? ImageDecoder.decode(contentsOf: evaluation.files[i], minimumSize: (96, 96)) else { return nil }
                 return try? JPEGEncoder.encode(Resize.shorterSideThenCenterCrop(image, size: 96))
             }
-            try Data(html.utf8).write(to: directory.appendingPathComponent("report.html"), options: .atomic)
+            try AtomicFile.write(Data(html.utf8), to: directory.appendingPathComponent("report.html"))
         }
         if json {
             print(String(decoding: reportJSON, as: UTF8.self))

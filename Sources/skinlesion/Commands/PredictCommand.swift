@@ -88,7 +88,7 @@ struct PredictCommand: ParsableCommand {
         let vector = predictor.takesMetadata ? try predictor.encodeMetadata(values).vector : nil
         let overlay = try predictor.camOverlay(of: predictor.view(of: url), over: ImageDecoder.decode(contentsOf: url),
                                                metadata: vector, classIndex: classIndex)
-        try PNGEncoder.encode(overlay).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try PNGEncoder.write(overlay, to: URL(fileURLWithPath: path))
         FileHandle.standardError.write(Data("Grad-CAM (\(predictor.model.architecture.camLayer)) written to \(path)\n".utf8))
     }
 

@@ -68,6 +68,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @OptionGroup var metadata: MetadataArguments
 
+    @Option(name: .customLong("data-license"), parsing: .singleValue,
+            help: "The datasets' licence, recorded in the model file and card (once for all, or once per --dataset in order; default: detected from the format, e.g. CC BY-NC 4.0 for HAM10000, ISIC and DermaMNIST).")
+    var dataLicenses: [String] = []
+
     @Option(help: "Run directory to write (config, split, logs, best model, checkpoints).")
     var output: String?
 
@@ -83,6 +87,13 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard (resume == nil) != (output == nil) else { throw ValidationError("give either --output DIR for a new run or --resume DIR") }
         if resume == nil && datasets.isEmpty { throw ValidationError("--dataset is required for a new run") }
+        if resume != nil && !dataLicenses.isEmpty { throw ValidationError("--data-license is recorded when a run starts; a resumed run keeps it") }
+        guard dataLicenses.count <= 1 || dataLicenses.count == datasets.count else {
+            throw ValidationError("give --data-license once for all datasets or once per --dataset (\(datasets.count)), not \(dataLicenses.count) times")
+        }
+        if let empty = dataLicenses.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.utf8.count > 256 }) {
+            throw ValidationError("--data-license '\(empty.prefix(40))' must name a licence in 1…256 bytes, e.g. 'CC BY 4.0'")
+        }
         if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
         if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
     }
@@ -101,17 +112,19 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(run.url.path) already holds a run; use --resume \(run.url.path) or another --output")
             }
             var fresh = RunSettings(config: try makeConfig(), dataset: datasets, format: format?.rawValue, weights: weights,
-                                    commandLine: CommandLine.arguments)
+                                    commandLine: CommandLine.arguments, dataLicenses: dataLicenses.isEmpty ? nil : dataLicenses)
             fresh.folds = folds
             settings = fresh
             try run.create()
             try settings.write(to: run)
-            try Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8)
-                .write(to: run.url.appendingPathComponent("versions.txt"), options: .atomic)
+            try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8),
+                                 to: run.url.appendingPathComponent("versions.txt"))
         }
         var options = DatasetOptions()
         options.format = settings.format.flatMap(DatasetFormat.init(rawValue:))
-        let dataset = try DatasetLoader.load(merging: settings.dataset.map { URL(fileURLWithPath: $0) }, options: options)
+        var dataset = try DatasetLoader.load(merging: settings.dataset.map { URL(fileURLWithPath: $0) }, options: options)
+        dataset.licenses = try settings.licenses(of: dataset)
+        for entry in dataset.licenses { log("data licence: \(entry.dataset): \(entry.license) (\(entry.basis))") }
         let manifest: SplitManifest
         if FileManager.default.fileExists(atPath: run.split.path) {
             manifest = try SplitManifest.read(from: run.split)
