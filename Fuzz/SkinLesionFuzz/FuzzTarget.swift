@@ -11,7 +11,7 @@ struct FuzzTarget: Sendable {
 
     /// Every harness, in the order `scripts/fuzz --list` prints them.
     static let all: [FuzzTarget] = [
-        .safetensors, .imageJPEG, .imagePNG, .exifOrientation,
+        .safetensors, .modelMetadata, .imageJPEG, .imagePNG, .exifOrientation,
         .csvManifest, .ham10000, .isic2016, .isicOneHot, .isicArchive, .datasetDetect, .splitManifest,
         .metadataSpec, .ensembleManifest, .multipart, .upload, .zipArchive, .torchCheckpoint, .kerasConfig,
     ]
