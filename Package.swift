@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
-        .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
+        .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
             "Dermoscopy", "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),

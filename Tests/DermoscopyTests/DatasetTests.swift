@@ -290,6 +290,24 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(dataset.problems.map(\.kind), [.unsafePath])
     }
 
+    /// Found by the csv-manifest fuzz target (its input is the fixture): Foundation's NSString path
+    /// functions trap on some runs of slashes, and the manifest reader asked one for the extension of
+    /// `images/DermaMNIST_trHAM10000_images_part_1/ISIC_002//////*///`. Paths now come back from the
+    /// root check in one spelling, without empty components.
+    func testFuzzFoundRunsOfSlashesAreOnePath() throws {
+        let crash = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz/csv-manifest-slash-runs.csv")
+        var options = DatasetOptions()
+        options.format = .csvManifest
+        options.checkFiles = false
+        let dataset = try DatasetLoader.load(crash, options: options)
+        XCTAssertTrue(dataset.records.contains { $0.path == "images/DermaMNIST_trHAM10000_images_part_1/ISIC_002/*.jpg" },
+                      "\(dataset.records.map(\.path))")
+        let root = try DatasetFixtures.temporaryDirectory(for: self)
+        try DatasetFixtures.write("image,label\nx///a//,nv\n./y//./b.png,nv\n\(root.path)///z.jpg,nv\n", to: root.appendingPathComponent("labels.csv"))
+        options.format = nil
+        XCTAssertEqual(try DatasetLoader.load(root, options: options).records.map(\.path), ["x/a.jpg", "y/b.png", "z.jpg"])
+    }
+
     func testHostileImageIDsCannotBuildPaths() throws {
         let root = try DatasetFixtures.temporaryDirectory(for: self)
         try DatasetFixtures.write("ISIC_0000001,benign\n../../etc/passwd,malignant\n", to: root.appendingPathComponent("gt.csv"))

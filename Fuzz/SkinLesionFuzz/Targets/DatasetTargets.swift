@@ -13,7 +13,8 @@ extension FuzzTarget {
     /// A label CSV through `DatasetLoader.load`, the one entry point of `dataset inspect`, `split` and
     /// `train`: the RFC 4180 reader, the format's columns, path safety, duplicates, classes. Files
     /// are not looked for (`checkFiles` off), so only the CSV's bytes decide what happens. Every
-    /// record must then be a usable one: an id, a path inside the root, a label among the classes.
+    /// record must then be a usable one: an id, a label among the classes, a path inside the root
+    /// in one spelling.
     private static func dataset(_ name: String, _ format: DatasetFormat?) -> FuzzTarget {
         FuzzTarget(name: name, summary: "DatasetLoader.load: " + (format.map { "\($0.rawValue) reader" } ?? "format detection, then its reader")) { bytes in
             var options = DatasetOptions()
@@ -27,6 +28,7 @@ extension FuzzTarget {
                           "record \(record)")
                 invariant(!record.path.hasPrefix("/") && !record.path.split(separator: "/").contains(".."),
                           "path '\(record.path)' leaves the dataset root")
+                invariant(!record.path.hasSuffix("/") && !record.path.contains("//"), "path '\(record.path)' has an empty component")
             }
         }
     }
