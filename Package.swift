@@ -58,7 +58,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
-        .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
+        .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
             "Dermoscopy", "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
@@ -70,3 +70,24 @@ let package = Package(
         ], exclude: ["Fixtures"]),
     ]
 )
+
+/// Coverage-guided fuzzing (`scripts/fuzz`, README "Fuzzing"): with SKINLESION_FUZZ set, the modules that
+/// parse outside bytes are compiled with libFuzzer's coverage instrumentation and AddressSanitizer (and
+/// `-enable-testing`, as the harnesses reach internal parsers the way the tests do), and `SkinLesionFuzz`
+/// links libFuzzer around one harness per parser (Fuzz/). Off by default, so normal builds and CI's test
+/// build never see unsafe flags; `scripts/fuzz` builds it in its own scratch path.
+if Context.environment["SKINLESION_FUZZ"] != nil {
+    let sanitizers = ["-sanitize=fuzzer,address"]
+    let parsers: Set = ["NeuralNet", "Dermoscopy", "Models", "Inference", "Interop", "Serving"]
+    for target in package.targets where parsers.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitizers + ["-enable-testing"])]
+    }
+    package.targets.append(.systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"))
+    package.targets.append(.executableTarget(
+        name: "SkinLesionFuzz",
+        dependencies: ["CLibFuzzer", "Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "Serving"],
+        path: "Fuzz/SkinLesionFuzz",
+        swiftSettings: [.unsafeFlags(sanitizers + ["-parse-as-library"])],
+        linkerSettings: [.unsafeFlags(sanitizers)]
+    ))
+}

@@ -108,9 +108,11 @@ public enum ModelFile {
         try writer.write(to: url)
     }
 
-    public static func load(from url: URL) throws -> (model: Classifier, metadata: ModelMetadata) {
-        let file = try SafeTensorsFile(contentsOf: url)
-        let name = url.lastPathComponent
+    /// The file's metadata, decoded and checked (format version, every field within `ModelLimits`,
+    /// a fusion head against its spec) without building the network: what `card` shows, and what
+    /// `load` checks before it allocates anything.
+    public static func metadata(of file: SafeTensorsFile) throws -> ModelMetadata {
+        let name = file.url.lastPathComponent
         guard let json = file.metadata[metadataKey] else {
             throw ModelFileError(file: name, message: "no '\(metadataKey)' metadata: not a SkinLesion model file "
                                  + "(import plain weights with --weights instead)")
@@ -128,6 +130,12 @@ public enum ModelFile {
         let problems = ModelLimits.problems(in: metadata)
         guard problems.isEmpty else { throw ModelFileError(file: name, message: "metadata out of bounds: " + problems.joined(separator: "; ")) }
         try checkFusion(metadata, file: name)
+        return metadata
+    }
+
+    public static func load(from url: URL) throws -> (model: Classifier, metadata: ModelMetadata) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        let metadata = try metadata(of: file)
         let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head,
                                                                          fusion: metadata.fusion)
         try model.load(from: file)

@@ -14,6 +14,8 @@ struct ZipArchive {
     static let maxMemberBytes: UInt64 = 8 << 30
 
     let file: String
+    /// The archive's size on disk: no member's compressed bytes can exceed it.
+    let fileBytes: UInt64
     private let archive: Archive
     /// Entries by path, in the central directory's order.
     let entries: [(path: String, entry: Entry)]
@@ -34,6 +36,7 @@ struct ZipArchive {
             entries.append((entry.path, entry))
         }
         self.file = file
+        fileBytes = UInt64((try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0)
         self.archive = archive
         self.entries = entries.map { (path: $0.0, entry: $0.1) }
     }
@@ -53,8 +56,14 @@ struct ZipArchive {
         guard size <= Self.maxMemberBytes else {
             throw fail("'\(path)' declares \(size) bytes, over the \(Self.maxMemberBytes)-byte limit")
         }
+        // The declared size is only a claim until the bytes arrive (a 5 KB file declared 2.5 GB, found
+        // by fuzzing), but the compressed size is bounded by the file: reserve no more than that. A
+        // stored member is exactly its compressed size; a deflated one grows as it really inflates.
+        guard entry.compressedSize <= fileBytes else {
+            throw fail("'\(path)' declares \(entry.compressedSize) compressed bytes in a \(fileBytes)-byte archive")
+        }
         var data = Data()
-        data.reserveCapacity(Int(size))
+        data.reserveCapacity(Int(min(size, entry.compressedSize)))
         let checksum: CRC32
         do {
             checksum = try archive.extract(entry, bufferSize: 1 << 20) { chunk in

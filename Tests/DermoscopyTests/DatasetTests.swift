@@ -277,6 +277,37 @@ final class DatasetTests: XCTestCase {
         XCTAssertTrue(dataset.problems.allSatisfy { $0.file.hasSuffix("labels.csv") })
     }
 
+    /// Found by review while writing the fuzz targets: the root's own path followed by a second
+    /// slash was cut to an absolute path (`/etc/passwd`), which `Dataset.url(of:)` then opened.
+    func testAbsolutePathWithRepeatedSlashStaysInsideTheRoot() throws {
+        let root = try DatasetFixtures.temporaryDirectory(for: self)
+        try DatasetFixtures.write("image,label\n\(root.path)//etc/x.jpg,nv\n\(root.path)///,nv\n", to: root.appendingPathComponent("labels.csv"))
+        var options = DatasetOptions()
+        options.checkFiles = false
+        let dataset = try DatasetLoader.load(root, options: options)
+        XCTAssertEqual(dataset.records.map(\.path), ["etc/x.jpg"])
+        XCTAssertEqual(dataset.url(of: dataset.records[0]).path, root.appendingPathComponent("etc/x.jpg").path)
+        XCTAssertEqual(dataset.problems.map(\.kind), [.unsafePath])
+    }
+
+    /// Found by the csv-manifest fuzz target (its input is the fixture): Foundation's NSString path
+    /// functions trap on some runs of slashes, and the manifest reader asked one for the extension of
+    /// `images/DermaMNIST_trHAM10000_images_part_1/ISIC_002//////*///`. Paths now come back from the
+    /// root check in one spelling, without empty components.
+    func testFuzzFoundRunsOfSlashesAreOnePath() throws {
+        let crash = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz/csv-manifest-slash-runs.csv")
+        var options = DatasetOptions()
+        options.format = .csvManifest
+        options.checkFiles = false
+        let dataset = try DatasetLoader.load(crash, options: options)
+        XCTAssertTrue(dataset.records.contains { $0.path == "images/DermaMNIST_trHAM10000_images_part_1/ISIC_002/*.jpg" },
+                      "\(dataset.records.map(\.path))")
+        let root = try DatasetFixtures.temporaryDirectory(for: self)
+        try DatasetFixtures.write("image,label\nx///a//,nv\n./y//./b.png,nv\n\(root.path)///z.jpg,nv\n", to: root.appendingPathComponent("labels.csv"))
+        options.format = nil
+        XCTAssertEqual(try DatasetLoader.load(root, options: options).records.map(\.path), ["x/a.jpg", "y/b.png", "z.jpg"])
+    }
+
     func testHostileImageIDsCannotBuildPaths() throws {
         let root = try DatasetFixtures.temporaryDirectory(for: self)
         try DatasetFixtures.write("ISIC_0000001,benign\n../../etc/passwd,malignant\n", to: root.appendingPathComponent("gt.csv"))

@@ -66,4 +66,27 @@ final class MetadataSpecTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("'weight' is not a column of this dataset"), "\(error)")
         }
     }
+
+    /// Found by the metadata-spec fuzz target (`scripts/fuzz metadata-spec`; this is its minimized
+    /// input): 38 nines are a finite Double but an infinite Float, so the age encoded to +inf and
+    /// would have reached the network. A value that does not standardise to a finite number is refused.
+    func testFuzzFoundValueTooLargeToStandardiseIsRefused() throws {
+        let input = """
+            age=99999999999999999999999999999999999999
+            {"features": [{"column":"age","name":"J","numeric": {"fill":0,"missingIndicator":true,"scale":5,"shift":2}}],\
+            "formatVersion":1,"missingValues":[]
+            }
+            """
+        let lines = input.split(separator: "\n", maxSplits: 1)
+        let spec = try MetadataSpec.decode(Data(lines[1].utf8), file: "spec.json")
+        let values = try spec.parse(assignments: String(lines[0]))
+        XCTAssertThrowsError(try spec.encode(values)) { error in
+            XCTAssertEqual("\(error)", "metadata 'J' value '99999999999999999999999999999999999999' is out of range: "
+                           + "standardised (× 5.0 + 2.0) it is inf")
+        }
+        XCTAssertThrowsError(try spec.encode(["J": "-1e38"])) { error in XCTAssertTrue("\(error)".hasSuffix("it is -inf"), "\(error)") }
+        let large = try spec.encode(["J": "1e37"]).vector
+        XCTAssertEqual(large[0], 5e37, accuracy: 1e31)
+        XCTAssertEqual(large[1], 0)
+    }
 }

@@ -58,7 +58,12 @@ public struct NumericEncoding: Codable, Sendable, Equatable {
         guard let number = Double(value), number.isFinite else {
             throw MetadataError("metadata '\(feature)' must be a number, got '\(value)'")
         }
+        // A Double can be finite where its Float, or its standardised value, is not (1e39, or 1e38 × 5):
+        // the network would see ±inf and answer NaN.
         let encoded = Float(number) * scale + shift
+        guard encoded.isFinite else {
+            throw MetadataError("metadata '\(feature)' value '\(value)' is out of range: standardised (× \(scale) + \(shift)) it is \(encoded)")
+        }
         return missingIndicator ? [encoded, 0] : [encoded]
     }
 }

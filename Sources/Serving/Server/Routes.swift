@@ -107,7 +107,7 @@ struct Routes {
     /// Each image's metadata vector (fusion models) from the form fields and query parameters.
     private func metadata(_ form: UploadedForm, _ request: Request, images: Int) throws -> (vectors: [[Float]]?, unknown: [[String]]) {
         let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
-        return try RequestMetadata.vectors(fields: form.fields, query: query, images: images, predictor: service.predictor)
+        return try RequestMetadata.vectors(fields: form.fields, query: query, images: images, spec: service.predictor.metadata.metadataSpec)
     }
 
     private func predict(_ request: inout Request, _ digests: inout [String]) async throws -> (Response, String) {

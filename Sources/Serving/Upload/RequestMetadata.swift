@@ -1,18 +1,17 @@
 import Dermoscopy
-import Inference
 
 /// A request's patient metadata for a fusion model: form fields (multipart) or query
 /// parameters (raw image bodies), named as the model's spec names its features (`age`, `sex`,
 /// `site`) or as their dataset columns. A field given once applies to every image of the
 /// request; given once per image, the n-th value goes with the n-th image.
 enum RequestMetadata {
-    /// Each image's encoded vector (nil for a model without metadata), and the values the spec
-    /// did not know, for the reply.
+    /// Each image's encoded vector (nil for a model without metadata, whose `spec` is nil), and
+    /// the values the spec did not know, for the reply.
     static func vectors(fields: [(name: String, value: String)], query: [(name: String, value: String)], images: Int,
-                        predictor: Predictor) throws -> (vectors: [[Float]]?, unknown: [[String]]) {
+                        spec: MetadataSpec?) throws -> (vectors: [[Float]]?, unknown: [[String]]) {
         let reserved: Set<String> = ["tta", "cam"]
         let given = fields + query.filter { !reserved.contains($0.name) }
-        guard let spec = predictor.metadata.metadataSpec else {
+        guard let spec else {
             guard given.isEmpty else {
                 throw APIError(.badRequest, "this model takes no patient metadata; unexpected field(s) "
                                + Set(given.map(\.name)).sorted().joined(separator: ", "))
