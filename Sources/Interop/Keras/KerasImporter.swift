@@ -3,7 +3,10 @@ import Models
 import NeuralNet
 
 /// Converts a Keras model's weights into one of our classifiers: the architecture's Keras
-/// mapping for the backbone, `KerasHead` for the classifier, layouts converted exactly.
+/// mapping for the backbone, `KerasHead` for the classifier, layouts converted exactly; a
+/// saved model's whole configuration is walked first (`KerasModelPlan`), so its
+/// preprocessing layers and input size come along and anything that cannot be mapped is
+/// refused by name.
 public enum KerasImporter {
     public struct Result {
         public let model: Classifier
@@ -13,6 +16,14 @@ public enum KerasImporter {
         /// Whether the file's model configuration confirmed the head's operations; false for
         /// weights-only files, whose head is assumed to be SkinLesion's.
         public let headChecked: Bool
+        /// The model's input side: its input shape's, else the architecture's.
+        public let inputSize: Int
+        /// The model's own Rescaling / Normalization layers as a per-channel preprocessing,
+        /// else the architecture's.
+        public let preprocessing: Preprocessing
+        /// Whether `inputSize` came from the file (false: the model takes any size, or the
+        /// file records none, and the architecture's is used).
+        public let inputSizeFromFile: Bool
     }
 
     public static func load(_ url: URL, architecture: Architecture) throws -> Result {
@@ -28,15 +39,25 @@ public enum KerasImporter {
         // Dense/BatchNormalization layers are left, Keras's `predictions` or the user's own.
         let headPrefix = architecture.headName + "."
         let backbone = mapping.filter { !$0.weights.allSatisfy { $0.name.hasPrefix(headPrefix) } }
-        // A saved model's configuration is checked first: a head that computes something
+        // A saved model's configuration is checked first: a model that computes something
         // else is refused for what it computes, whatever its weights look like.
-        let plan = try file.modelConfig.map { json -> KerasHeadPlan in
-            let layers = try KerasModelConfig(json: json, featureLayer: architecture.kerasFeatureLayer ?? "", file: file.file).head
-            return try KerasHeadPlan(layers, architecture: architecture, file: file.file)
+        let plan = try file.modelConfig.map {
+            try KerasModelPlan(KerasGraph(json: $0, file: file.file), architecture: architecture, mapping: backbone, file: file.file)
         }
         let matching = try KerasLayerMatching(file: file, mapping: backbone)
-        let head = try KerasHead(layers: matching.unclaimed, featureChannels: architecture.featureChannels,
-                                 headName: architecture.headName, plan: plan, file: file.file)
+        var unclaimed = matching.unclaimed
+        var statistics: [String: (mean: [Double], variance: [Double])] = [:]
+        for name in plan?.normalizationWeights ?? [] {
+            guard let index = unclaimed.firstIndex(where: { $0.name == name || $0.name.hasSuffix("/" + name) }),
+                  unclaimed[index].arrays.count >= 2 else {
+                throw KerasImportError(file: file.file, "Keras layer '\(name)' (Normalization) has no mean and variance "
+                                       + "in its configuration and no weights in the file")
+            }
+            let arrays = unclaimed.remove(at: index).arrays  // mean, variance, count (int64, read and unused)
+            statistics[name] = (arrays[0].values.map(Double.init), arrays[1].values.map(Double.init))
+        }
+        let head = try KerasHead(layers: unclaimed, featureChannels: architecture.featureChannels,
+                                 headName: architecture.headName, plan: plan?.head, file: file.file)
         let model = try architecture.build(classes: head.classes, head: head.config)
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter) })
         var assigned = Set<String>()
@@ -70,7 +91,9 @@ public enum KerasImporter {
         guard missing.isEmpty else {
             throw KerasImportError(file: file.file, "no Keras weights for \(missing.map(\.name).joined(separator: ", "))")
         }
-        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count,
-                      headChecked: plan != nil)
+        let preprocessing = try plan?.preprocessing(statistics: statistics, file: file.file)
+        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count + statistics.count,
+                      headChecked: plan != nil, inputSize: plan?.inputSize ?? architecture.inputSize,
+                      preprocessing: preprocessing ?? architecture.preprocessing, inputSizeFromFile: plan?.inputSize != nil)
     }
 }

@@ -13,10 +13,14 @@ struct ImportCommand: ParsableCommand {
         discussion: """
             Reads Keras 2 .h5 files (weights-only, as Keras Applications ships them, or whole saved models) and \
             Keras 3 .weights.h5 and .keras files. The backbone's layers are matched to the architecture's \
-            parameters; what follows it (Keras's `predictions`, or your own GlobalAveragePooling2D → Dense → \
-            BatchNormalization → ReLU → Dropout → … → Dense head) becomes the classifier head. A saved model's \
-            configuration is checked: a head that computes anything else is refused, naming the Keras layer. \
-            Weights-only files record no activations; their head is assumed to be SkinLesion's, with a warning.
+            parameters; what follows it (Keras's `predictions`, or your own head: GlobalAveragePooling2D or \
+            GlobalMaxPooling2D, then any chain of Flatten, Dense (with a built-in activation), \
+            BatchNormalization, Activation, ReLU and Dropout, then the output Dense and an optional softmax) \
+            becomes the classifier head. A saved model's configuration is walked whole: Rescaling and \
+            Normalization layers in front of the backbone become the model's preprocessing, its input shape \
+            its input size, and any layer that cannot be mapped (a Lambda, a custom layer, a second input, \
+            a sigmoid output, …) is refused, naming it and why. Weights-only files record no configuration; \
+            their head is assumed to be SkinLesion's, with a warning.
             """
     )
 
@@ -42,9 +46,15 @@ struct ImportCommand: ParsableCommand {
         guard names.count == model.classes else {
             throw ValidationError("--classes names \(names.count) classes, the Keras model has \(model.classes) outputs")
         }
-        try ModelFile.save(model, classNames: names, to: URL(fileURLWithPath: output))
+        if !result.inputSizeFromFile {
+            FileHandle.standardError.write(Data(("warning: \(from) records no fixed input size; the model is set to "
+                + "\(architecture.name)'s \(result.inputSize)×\(result.inputSize).\n").utf8))
+        }
+        let metadata = ModelMetadata(architecture: architecture.name, classNames: names, head: model.head,
+                                     inputSize: result.inputSize, preprocessing: result.preprocessing)
+        try ModelFile.save(model, metadata: metadata, to: URL(fileURLWithPath: output))
         print("\(from) (\(result.format.rawValue), \(result.layerCount) layers with weights) → \(output): "
-              + "\(architecture.name), head \(model.head), \(model.classes) classes, "
-              + "\(architecture.inputSize)×\(architecture.inputSize), \(architecture.preprocessing.mode) preprocessing")
+              + "\(architecture.name), head \(model.head.summary), \(model.classes) classes, "
+              + "\(result.inputSize)×\(result.inputSize), preprocessing \(result.preprocessing.summary)")
     }
 }
