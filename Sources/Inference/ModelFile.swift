@@ -1,3 +1,4 @@
+import Dermoscopy
 import Foundation
 import Models
 import NeuralNet
@@ -23,6 +24,9 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var temperature: Float?
     /// How the model was trained and how well it did on validation; nil for imported weights.
     public var training: TrainingSummary?
+    /// How raw patient metadata becomes the fusion head's input; set exactly when `fusion` is.
+    public var metadataSpec: MetadataSpec?
+    public var fusion: MetadataFusion?
 
     public init(architecture: String, classNames: [String], head: HeadConfig, inputSize: Int, preprocessing: Preprocessing) {
         self.architecture = architecture
@@ -78,10 +82,12 @@ public struct ModelFileError: Error, CustomStringConvertible {
 public enum ModelFile {
     static let metadataKey = "skinlesion"
 
-    public static func save(_ model: Classifier, classNames: [String], to url: URL) throws {
-        try save(model, metadata: ModelMetadata(architecture: model.architecture.name, classNames: classNames, head: model.head,
-                                                inputSize: model.architecture.inputSize,
-                                                preprocessing: model.architecture.preprocessing), to: url)
+    public static func save(_ model: Classifier, classNames: [String], metadataSpec: MetadataSpec? = nil, to url: URL) throws {
+        var metadata = ModelMetadata(architecture: model.architecture.name, classNames: classNames, head: model.head,
+                                     inputSize: model.architecture.inputSize, preprocessing: model.architecture.preprocessing)
+        metadata.metadataSpec = metadataSpec
+        metadata.fusion = model.fusion
+        try save(model, metadata: metadata, to: url)
     }
 
     /// Saves with explicit metadata (calibration rewrites a model file with its temperature).
@@ -90,6 +96,7 @@ public enum ModelFile {
             throw ModelFileError(file: url.lastPathComponent,
                                  message: "\(metadata.classNames.count) class names given for a \(model.classes)-class model")
         }
+        try checkFusion(metadata, file: url.lastPathComponent)
         var writer = SafeTensorsWriter()
         try model.save(into: &writer)
         let encoder = JSONEncoder()
@@ -115,8 +122,26 @@ public enum ModelFile {
             throw ModelFileError(file: name, message: "format version \(metadata.formatVersion) is newer than this "
                                  + "SkinLesion reads (\(ModelMetadata.formatVersion)); upgrade SkinLesion")
         }
-        let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head)
+        try checkFusion(metadata, file: name)
+        let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head,
+                                                                         fusion: metadata.fusion)
         try model.load(from: file)
         return (model, metadata)
+    }
+
+    /// A fusion model needs the spec that encodes its input, and the two must agree on its width.
+    static func checkFusion(_ metadata: ModelMetadata, file: String) throws {
+        switch (metadata.fusion, metadata.metadataSpec) {
+        case (nil, nil): return
+        case (let fusion?, let spec?):
+            do { try spec.validate() } catch let error as MetadataError {
+                throw ModelFileError(file: file, message: "metadataSpec: \(error.message)")
+            }
+            guard spec.width == fusion.inputs else {
+                throw ModelFileError(file: file, message: "metadataSpec encodes \(spec.width) values but the fusion head takes \(fusion.inputs)")
+            }
+        case (nil, _?): throw ModelFileError(file: file, message: "metadataSpec is given but the model has no fusion head")
+        case (_?, nil): throw ModelFileError(file: file, message: "the model fuses metadata but the file has no metadataSpec saying how to encode it")
+        }
     }
 }

@@ -75,10 +75,11 @@ public struct Architecture: Sendable {
     /// the stride elsewhere), and Keras has no EfficientNet-Lite0.
     public var kerasLayers: [KerasLayer]? { kerasTable?(headName) }
 
-    /// Builds the network with `classes` outputs, initialised from `seed`.
-    public func build(classes: Int, head: HeadConfig = .standard, seed: UInt64 = 0) throws -> Classifier {
+    /// Builds the network with `classes` outputs, initialised from `seed`; with `fusion`, the
+    /// head also reads a patient-metadata vector.
+    public func build(classes: Int, head: HeadConfig = .standard, fusion: MetadataFusion? = nil, seed: UInt64 = 0) throws -> Classifier {
         try Classifier(architecture: self, backbone: makeBackbone(), featureChannels: featureChannels, classes: classes,
-                       head: head, seed: seed)
+                       head: head, fusion: fusion, seed: seed)
     }
 }
 

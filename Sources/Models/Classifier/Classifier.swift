@@ -9,18 +9,36 @@ public final class Classifier: Layer {
     public let architecture: Architecture
     public let classes: Int
     public let head: HeadConfig
+    /// The patient-metadata branch, when the model fuses metadata with the image.
+    public let fusion: MetadataFusion?
     let network: Sequential
+    private let fusionHead: MetadataFusionHead?
     /// Names of the modules that can be the first trainable one, bottom to top.
     public let stages: [String]
 
     init(architecture: Architecture, backbone: [(String, any Layer)], featureChannels: Int, classes: Int,
-         head: HeadConfig, seed: UInt64) throws {
+         head: HeadConfig, fusion: MetadataFusion?, seed: UInt64) throws {
         self.architecture = architecture
         self.classes = classes
         self.head = head
+        self.fusion = fusion
         let pooling: [(String, any Layer)] = architecture.poolsFeatures ? [(head.pooling == .max ? "maxpool" : "avgpool", GlobalPool(head.pooling))] : []
-        let modules = backbone + pooling
-            + [(architecture.headName, try head.build(inFeatures: featureChannels, classes: classes, seed: seed))]
+        let top: (String, any Layer)
+        if let fusion {
+            guard architecture.poolsFeatures else {
+                throw NeuralNetError.invalidArgument("\(architecture.name) ends in its own fully connected top; metadata fusion "
+                                                     + "needs a backbone that ends in pooled features")
+            }
+            let fused = try MetadataFusionHead(
+                fusion: fusion, imageFeatures: featureChannels, headName: architecture.headName,
+                head: try head.build(inFeatures: featureChannels + fusion.outputs, classes: classes, seed: seed), seed: seed)
+            fusionHead = fused
+            top = ("", fused)
+        } else {
+            fusionHead = nil
+            top = (architecture.headName, try head.build(inFeatures: featureChannels, classes: classes, seed: seed))
+        }
+        let modules = backbone + pooling + [top]
         network = Sequential(modules)
         network.skipsFrozenPrefix = true
         stages = modules.compactMap { name, layer in
@@ -42,6 +60,22 @@ public final class Classifier: Layer {
         guard architecture.countsRunningStatistics else { return parameterCount }
         return parameters.filter { $0.kind != .counter }.reduce(0) { $0 + $1.count }
     }
+
+    /// Sets the encoded metadata `[N, fusion.inputs]` of the next forward's images; models
+    /// without fusion take none.
+    public func setMetadata(_ metadata: Tensor?) throws {
+        guard let fusionHead else {
+            guard metadata == nil else {
+                throw NeuralNetError.invalidArgument("\(architecture.name) model was trained without metadata; it takes none")
+            }
+            return
+        }
+        fusionHead.metadata = metadata
+    }
+
+    /// False makes a fusion model ignore its metadata (the branch's output is zero): the
+    /// image stage of two-stage training.
+    public func useMetadata(_ uses: Bool) { fusionHead?.usesMetadata = uses }
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let size = architecture.inputSize
@@ -82,8 +116,10 @@ public final class Classifier: Layer {
 
     /// An unnamed top-level module (the stem, whose parameters are `conv1.*` and `bn1.*`) is
     /// called after its first parameter's top-level name.
+    /// The fusion head is the head stage, under the head's name.
     private static func stageName(of module: any Layer) -> String {
-        module.namedParameters[0].name.components(separatedBy: ".")[0]
+        if let fused = module as? MetadataFusionHead { return fused.headName }
+        return module.namedParameters[0].name.components(separatedBy: ".")[0]
     }
 }
 
@@ -98,6 +134,8 @@ extension Classifier {
                 index += 1
             } else if let sequential = layer as? Sequential {
                 sequential.children.forEach { visit($0.layer) }
+            } else if let fused = layer as? MetadataFusionHead {
+                fused.children.forEach(visit)
             }
         }
         visit(network)
