@@ -16,8 +16,8 @@ deviation 2 on the given images, so the probabilities spread without saturating.
 Models (`--model`):
 * resnet50-top: `keras.applications.ResNet50(weights=None, classifier_activation=None)`,
   saved as Keras Applications ships its weights (`resnet50_weights_tf_dim_ordering_tf_kernels.h5`,
-  Keras 2's weights-only layout, written with Keras's legacy HDF5 writer); outputs are the
-  1000 logits.
+  Keras 2's weights-only layout, written with Keras's legacy HDF5 writer) and its backbone as
+  `include_top=False` has it (`..._notop.h5`); outputs are the 1000 logits.
 * resnet50-seed: `ResNet50(include_top=False)` at 224 with the seed projects' head,
   GlobalAveragePooling2D -> Dense(7, softmax), the backbone's layers in the outer model
   (`Model(base.input, ...)`); saved as `model.h5` (`model.save`, Keras's legacy format) and
@@ -27,6 +27,11 @@ Models (`--model`):
   layer -> GlobalMaxPooling2D -> Dropout -> Dense(48, relu) -> BatchNormalization(eps 1e-4) ->
   Dense(24) -> ReLU -> Dropout -> Dense(7) -> Softmax; `model.keras`, `model.h5` and the
   weights alone (`model.weights.h5`, which says nothing of where the Normalization sits).
+* metadata: two inputs, the image at 64x64 (Rescaling to [-1, 1], a nested ResNet50,
+  GlobalAveragePooling2D) and the encoded patient metadata (`--metadata`, float32 [N, M], made
+  by the Swift side with a MetadataSpec) through Dense(16) -> BatchNormalization -> ReLU ->
+  Dropout, joined by Concatenate([image, metadata]) -> Dense(32) -> BatchNormalization ->
+  ReLU -> Dropout -> Dense(7, softmax); `model.keras` and `model.h5`.
 * normalization-only: Input(96, 96, 3) -> Normalization(mean, variance given to the
   constructor, so they live in the configuration) -> DenseNet121(include_top=False,
   pooling="avg") nested -> Dense(7, softmax); `model.keras`.
@@ -124,11 +129,32 @@ def normalization_only(pixels):
     return keras.Model(inputs, outputs), pixels
 
 
+def metadata(pixels, values):
+    size = pixels.shape[1]
+    image, meta = keras.Input((size, size, 3), name="image"), keras.Input((values.shape[1],), name="metadata")
+    x = layers.Rescaling(1 / 127.5, offset=-1)(image)
+    x = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    m = layers.Dense(16)(meta)
+    m = layers.BatchNormalization()(m)
+    m = layers.ReLU()(m)
+    m = layers.Dropout(0.3)(m)
+    h = layers.Concatenate()([x, m])
+    h = layers.Dense(32)(h)
+    h = layers.BatchNormalization(epsilon=1e-4)(h)
+    h = layers.Activation("relu")(h)
+    h = layers.Dropout(0.4)(h)
+    outputs = layers.Dense(CLASSES, activation="softmax")(h)
+    return keras.Model([image, meta], outputs), [pixels, values]
+
+
 MODELS = {
-    "resnet50-top": (resnet50_top, ["resnet50_weights_tf_dim_ordering_tf_kernels.h5"]),
+    "resnet50-top": (resnet50_top, ["resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                                    "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"]),
     "resnet50-seed": (resnet50_seed, ["model.h5", "model.keras"]),
     "preprocessing": (preprocessing, ["model.keras", "model.h5", "model.weights.h5"]),
     "normalization-only": (normalization_only, ["model.keras"]),
+    "metadata": (metadata, ["model.keras", "model.h5"]),
 }
 
 
@@ -137,6 +163,12 @@ def save(model: keras.Model, path: Path) -> None:
         import h5py
         from keras.src.legacy.saving import legacy_h5_format
 
+        if path.name.endswith("_notop.h5"):  # the same backbone weights, as include_top=False has them
+            notop = keras.applications.ResNet50(weights=None, include_top=False)
+            for layer in notop.layers:
+                if layer.weights:
+                    layer.set_weights(model.get_layer(layer.name).get_weights())
+            model = notop
         with h5py.File(path, "w") as f:
             legacy_h5_format.save_weights_to_hdf5_group(f, model)
     elif path.name.endswith(".weights.h5"):
@@ -146,7 +178,7 @@ def save(model: keras.Model, path: Path) -> None:
 
 
 def reload(model_name: str, path: Path) -> keras.Model | None:
-    if path.name.endswith(".weights.h5"):
+    if path.name.endswith(".weights.h5") or path.name.endswith("_notop.h5"):
         return None  # weights alone: nothing to call without the code that built the model
     if path.name.startswith("resnet50_weights"):
         model = keras.applications.ResNet50(weights=None, classifier_activation=None)
@@ -161,6 +193,7 @@ def main() -> None:
     parser.add_argument("--pixels", required=True, help="float32 NHWC RGB 0-255")
     parser.add_argument("--shape", required=True, help="N,H,W,3")
     parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--metadata", help="float32 [N, M] encoded metadata, for the two-input model")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.split(","))
@@ -168,7 +201,11 @@ def main() -> None:
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     build, files = MODELS[args.model]
-    model, inputs = build(pixels)
+    if args.model == "metadata":
+        values = np.fromfile(args.metadata, dtype="<f4").reshape(shape[0], -1)
+        model, inputs = build(pixels, values)
+    else:
+        model, inputs = build(pixels)
     randomize_batch_norms(model, rng)
     spread_logits(model, inputs)
     outputs = keras.ops.convert_to_numpy(model(inputs, training=False)).astype(np.float32)

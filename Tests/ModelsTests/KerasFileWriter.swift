@@ -109,9 +109,10 @@ enum KerasFileWriter {
 
     /// Writes `model` as a Keras file in `directory`; `options` go to the tool (`--nest`,
     /// `--keras2-names`, `--counter-offset`, `--drop`, `--corrupt`). Layouts with a model
-    /// configuration get `head` (default `headConfig(of: model)`) in it.
+    /// configuration get `head` (default `headConfig(of: model)`) in it, and `front`, layers
+    /// between the input and the backbone.
     static func write(_ model: Classifier, layout: Layout, in directory: URL, options: [String] = [],
-                      head: [[String: Any]]? = nil) throws -> URL {
+                      head: [[String: Any]]? = nil, front: [[String: Any]] = []) throws -> URL {
         try PythonReference.requireVenv()
         let weights = directory.appendingPathComponent("ours.safetensors")
         try PythonReference.writeWeights(model, to: weights)
@@ -122,6 +123,11 @@ enum KerasFileWriter {
             let headURL = directory.appendingPathComponent("head.json")
             try JSONSerialization.data(withJSONObject: head ?? headConfig(of: model)).write(to: headURL)
             options += ["--head-config", headURL.path, "--feature-layer", try XCTUnwrap(model.architecture.kerasFeatureLayer)]
+            if !front.isEmpty {
+                let frontURL = directory.appendingPathComponent("front.json")
+                try JSONSerialization.data(withJSONObject: front).write(to: frontURL)
+                options += ["--front-config", frontURL.path]
+            }
         }
         let output = directory.appendingPathComponent("model-\(layout.rawValue)-\(options.count).\(layout.fileExtension)")
         let fixture = PythonReference.root.appendingPathComponent("Tests/ModelsTests/Fixtures/keras/\(model.architecture.name).json")

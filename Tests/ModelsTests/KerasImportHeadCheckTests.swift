@@ -1,4 +1,6 @@
+import Dermoscopy
 import Foundation
+@testable import Inference
 @testable import Interop
 @testable import Models
 @testable import NeuralNet
@@ -76,6 +78,41 @@ extension KerasImportTests {
                 }
             }
         }
+    }
+
+    /// Layers between the input and the backbone that are not preprocessing SkinLesion
+    /// computes are refused by name with the reason; Rescaling there is taken (with the
+    /// configuration's scale and offset), and the random augmentation layers are the identity.
+    func testLayersInFrontOfTheBackboneArePlacedOrRefused() throws {
+        let model = try headModel()
+        let cases: [(String, [String: Any], String)] = [
+            ("Lambda", ["name": "lambda", "function": "preprocess_input"], "Keras layer 'lambda' (Lambda) stands between the "
+                + "input and the backbone; SkinLesion maps Rescaling, Normalization and random augmentation layers there: "
+                + "Lambda layers run Python code that the file does not hold"),
+            ("Resizing", ["name": "resizing", "height": 224, "width": 224], "Keras layer 'resizing' (Resizing) stands between "
+                + "the input and the backbone"),
+            ("CustomScaler", ["name": "custom_scaler"], "CustomScaler is not a layer SkinLesion maps here"),
+        ]
+        for (className, config, expected) in cases {
+            let url = try KerasFileWriter.write(model, layout: .keras3Archive, in: directory,
+                                                front: [["class_name": className, "config": config]])
+            XCTAssertThrowsError(try KerasImporter.load(url, architecture: model.architecture), className) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(className): \(error)")
+            }
+        }
+        let url = try KerasFileWriter.write(model, layout: .keras2Model, in: directory, front: [
+            ["class_name": "RandomFlip", "config": ["name": "random_flip", "mode": "horizontal"]],
+            ["class_name": "Rescaling", "config": ["name": "rescaling", "scale": 1.0 / 127.5, "offset": -1.0]],
+        ])
+        let result = try KerasImporter.load(url, architecture: model.architecture)
+        XCTAssertEqual(result.preprocessing.mode, "perChannel")
+        let normalization = try result.preprocessing.normalization(source: "test")
+        var plane = [Float](repeating: 0, count: 3)
+        plane.withUnsafeMutableBufferPointer { normalization.write(RGBImage(width: 1, height: 1, pixels: [0, 255, 51]), to: $0.baseAddress!) }
+        XCTAssertEqual(plane[0], -1, accuracy: 1e-6)
+        XCTAssertEqual(plane[1], 1, accuracy: 1e-6)
+        XCTAssertEqual(plane[2], 51 / 127.5 - 1, accuracy: 1e-6)
+        XCTAssertFalse(result.inputSizeFromFile, "the h5py-written input takes any size")
     }
 
     /// Heads that differ from the standard one only in what `HeadConfig.sequence` expresses

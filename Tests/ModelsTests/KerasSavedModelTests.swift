@@ -41,12 +41,18 @@ final class KerasSavedModelTests: XCTestCase {
     }
 
     /// Keras builds `model` and writes its files and its outputs for `views` into the test directory.
-    private func kerasOutputs(_ model: String, views: [RGBImage]) throws -> [Float] {
+    private func kerasOutputs(_ model: String, views: [RGBImage], metadata: [Float]? = nil) throws -> [Float] {
         let size = views[0].width
         let pixels = directory.appendingPathComponent("pixels.bin")
         try PythonReference.writeFloats(views.flatMap { $0.pixels.map(Float.init) }, to: pixels)
+        var extra: [String] = []
+        if let metadata {
+            let url = directory.appendingPathComponent("metadata.bin")
+            try PythonReference.writeFloats(metadata, to: url)
+            extra = ["--metadata", url.path]
+        }
         try PythonReference.run(["--model", model, "--pixels", pixels.path, "--shape", "\(views.count),\(size),\(size),3",
-                                 "--output", directory.path],
+                                 "--output", directory.path] + extra,
                                 script: PythonReference.root.appendingPathComponent("tools/keras_models_reference.py"))
         return try PythonReference.readFloats(directory.appendingPathComponent("outputs.bin"))
     }
@@ -103,6 +109,23 @@ final class KerasSavedModelTests: XCTestCase {
         let error = relativeError(logits, expected)
         print("keras-saved resnet50 applications weights: logits relative error \(error)")
         XCTAssertLessThanOrEqual(error, 1e-5)
+
+        // The _notop file: every layer is the backbone's, each array the one the full file gave
+        // (a classifier needs a head, so `import` itself refuses it, saying why).
+        let notop = try KerasWeightFile(contentsOf: directory.appendingPathComponent("resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"))
+        let mapping = try XCTUnwrap(Architectures.named("resnet50-keras").kerasLayers).filter { $0.name != "predictions" }
+        let matching = try KerasLayerMatching(file: notop, mapping: mapping)
+        XCTAssertEqual(matching.pairs.count, 106)
+        XCTAssertTrue(matching.unclaimed.isEmpty)
+        let ours = Dictionary(uniqueKeysWithValues: result.model.namedParameters.map { ($0.name, $0.parameter.values) })
+        for (keras, layer) in matching.pairs {
+            for (array, weight) in zip(keras.arrays, layer.weights) {
+                XCTAssertEqual(weight.layout.ourValues(fromKeras: array.values, shape: array.shape), ours[weight.name], weight.name)
+            }
+        }
+        XCTAssertThrowsError(try KerasImporter.convert(notop, architecture: Architectures.named("resnet50-keras"))) { error in
+            XCTAssertTrue("\(error)".contains("no classifier"), "\(error)")
+        }
     }
 
     /// Rescaling(1/255) and an adapted Normalization (mean, variance and int64 count stored as
@@ -153,6 +176,72 @@ final class KerasSavedModelTests: XCTestCase {
         let miss = zip(wrong, expected).map { abs($0 - Double($1)) }.max()!
         print("keras-saved densenet121 with the Normalization dropped: max |Δp| \(miss)")
         XCTAssertGreaterThan(miss, 1e-3, "dropping the layer must be visible, or this test proves nothing")
+    }
+}
+
+extension KerasSavedModelTests {
+    /// HAM10000's own metadata of each image (age, sex, localization), by image id.
+    private func hamMetadata(_ urls: [URL]) throws -> [[String: String]] {
+        let csv = try String(contentsOf: Self.images.deletingLastPathComponent().appendingPathComponent("HAM10000_metadata.csv"),
+                             encoding: .utf8)
+        // Lines may end in "\r\n", which Swift reads as one Character: split on both.
+        let rows = csv.components(separatedBy: .newlines).filter { !$0.isEmpty }
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = rows[0]
+        let byImage = Dictionary(rows.dropFirst().map { (row: [String]) in
+            (row[header.firstIndex(of: "image_id")!], Dictionary(uniqueKeysWithValues: zip(header, row)))
+        }, uniquingKeysWith: { a, _ in a })
+        return try urls.map { try XCTUnwrap(byImage[$0.deletingPathExtension().lastPathComponent]) }
+    }
+
+    /// A two-input Keras model, image and encoded metadata (age, sex, site of real HAM10000
+    /// rows through a MetadataSpec), whose metadata branch Dense → BatchNormalization → ReLU
+    /// → Dropout is concatenated after the pooled image features: it maps onto the fusion
+    /// head (`meta.*`), the spec goes into the model file, and Keras's probabilities come
+    /// back. Without a spec it is refused, saying so.
+    func testImageAndMetadataModelMapsOntoTheFusionHead() throws {
+        let images = try realImages(size: 64)
+        let spec = try MetadataSpec(features: [
+            MetadataFeature(name: "age", column: "age", numeric: NumericEncoding(scale: 0.05, shift: -2.5)),
+            MetadataFeature(name: "sex", column: "sex", categorical: CategoricalEncoding(categories: ["male", "female"])),
+            MetadataFeature(name: "site", column: "localization", categorical: CategoricalEncoding(
+                categories: ["trunk", "lower extremity", "upper extremity", "back", "abdomen", "face", "scalp"])),
+        ])
+        let vectors = try hamMetadata(images.urls).map { try spec.encode($0).vector }
+        let expected = try kerasOutputs("metadata", views: images.views, metadata: vectors.flatMap { $0 })
+        for file in ["model.keras", "model.h5"] {
+            let url = directory.appendingPathComponent(file)
+            XCTAssertThrowsError(try KerasImporter.load(url, architecture: Architectures.named("resnet50-keras"))) { error in
+                XCTAssertTrue("\(error)".contains("second input 'metadata' (\(spec.width) values)"), "\(error)")
+                XCTAssertTrue("\(error)".contains("--metadata-spec FILE"), "\(error)")
+            }
+            let result = try KerasImporter.load(url, architecture: Architectures.named("resnet50-keras"), metadataInputs: spec.width)
+            XCTAssertEqual(result.model.fusion, MetadataFusion(inputs: spec.width, hidden: [16], dropout: 0.3), file)
+            XCTAssertEqual(result.model.head, .mlp(hidden: [32], dropout: 0.4), file)
+            XCTAssertEqual(result.inputSize, 64, file)
+            var metadata = ModelMetadata(architecture: "resnet50-keras", classNames: (0..<7).map { "c\($0)" }, head: result.model.head,
+                                         inputSize: result.inputSize, preprocessing: result.preprocessing)
+            (metadata.metadataSpec, metadata.fusion) = (spec, result.model.fusion)
+            let modelFile = directory.appendingPathComponent("\(file).safetensors")
+            try ModelFile.save(result.model, metadata: metadata, to: modelFile)
+            let (model, loaded) = try ModelFile.load(from: modelFile)
+            XCTAssertEqual(loaded.metadataSpec, spec)
+            let normalization = try loaded.preprocessing.normalization(source: file)
+            let plane = 3 * 64 * 64
+            var pixels = [Float](repeating: 0, count: images.views.count * plane)
+            pixels.withUnsafeMutableBufferPointer { buffer in
+                for (i, view) in images.views.enumerated() { normalization.write(view, to: buffer.baseAddress! + i * plane) }
+            }
+            try model.setMetadata(Tensor(shape: [vectors.count, spec.width], values: vectors.flatMap { $0 }))
+            let logits = try model.forward(Tensor(shape: [images.views.count, 3, 64, 64], values: pixels), mode: .inference).toArray()
+            let probabilities = logits.chunked(7).flatMap { row -> [Double] in
+                let e = row.map { Foundation.exp(Double($0 - row.max()!)) }
+                return e.map { $0 / e.reduce(0, +) }
+            }
+            let difference = zip(probabilities, expected).map { abs($0 - Double($1)) }.max()!
+            print("keras-saved resnet50 image + metadata \(file): max |Δp| \(difference)")
+            XCTAssertLessThanOrEqual(difference, 1e-5, file)
+        }
     }
 }
 

@@ -36,7 +36,11 @@ struct KerasHead {
         layer.arrays.count == 4 && layer.arrays.allSatisfy { $0.shape.count == 1 && $0.shape == layer.arrays[0].shape }
     }
 
-    init(layers: [KerasWeightFile.Layer], featureChannels: Int, headName: String, plan: KerasHeadPlan?, file: String) throws {
+    /// The metadata branch, for a two-input model: `MetadataFusion` over `inputs` values.
+    let fusion: MetadataFusion?
+
+    init(layers: [KerasWeightFile.Layer], featureChannels: Int, headName: String, plan: KerasHeadPlan?,
+         metadata: (plan: KerasModelPlan.Metadata, inputs: Int)? = nil, file: String) throws {
         let plan = try plan ?? Self.assumedPlan(layers, featureChannels: featureChannels, file: file)
         config = plan.config
         var left = layers
@@ -59,25 +63,42 @@ struct KerasHead {
             }
             return layer
         }
-        var width = featureChannels
         var assignments: [(keras: KerasWeightFile.Layer, ours: KerasLayer, epsilon: Float?)] = []
-        for (index, layer) in plan.layers.enumerated() {
-            switch layer {
-            case .dense(let name, _):
-                let found = try dense(name, takes: width)
-                width = found.outputs
-                assignments.append((found.layer, .dense(found.layer.name, "\(headName).\(index)"), nil))
-            case .batchNorm(let name, let epsilon):
-                let found = try take(name, "BatchNormalization", Self.isBatchNorm)
-                guard found.arrays[0].shape == [width] else {
-                    throw KerasImportError(file: file, "head: BatchNormalization '\(name)' normalizes "
-                                           + "\(found.arrays[0].shape[0]) features, the layer before it gives \(width)")
+        /// Takes the Dense and BatchNorm weights of `planned`, named `<prefix>.<index>`, from `width` features on.
+        func place(_ planned: [KerasHeadPlan.Layer], prefix: String, from width: Int) throws -> Int {
+            var width = width
+            for (index, layer) in planned.enumerated() {
+                switch layer {
+                case .dense(let name, _):
+                    let found = try dense(name, takes: width)
+                    width = found.outputs
+                    assignments.append((found.layer, .dense(found.layer.name, "\(prefix).\(index)"), nil))
+                case .batchNorm(let name, let epsilon):
+                    let found = try take(name, "BatchNormalization", Self.isBatchNorm)
+                    guard found.arrays[0].shape == [width] else {
+                        throw KerasImportError(file: file, "head: BatchNormalization '\(name)' normalizes "
+                                               + "\(found.arrays[0].shape[0]) features, the layer before it gives \(width)")
+                    }
+                    assignments.append((found, .batchNorm(found.name, "\(prefix).\(index)"), epsilon))
+                case .activation, .dropout:
+                    break
                 }
-                assignments.append((found, .batchNorm(found.name, "\(headName).\(index)"), epsilon))
-            case .activation, .dropout:
-                break
             }
+            return width
         }
+        if let metadata {
+            let branch = MetadataFusion(inputs: metadata.inputs, hidden: metadata.plan.hidden, dropout: metadata.plan.dropout)
+            // MetadataFusion's names: four per block (`meta.0` Dense, `meta.1` BatchNorm, …),
+            // a block without Dropout in Keras (rate 0) named as one with it.
+            let dense = metadata.plan.layers.filter { if case .dense = $0 { return true } else { return false } }
+            let norms = metadata.plan.layers.filter { if case .batchNorm = $0 { return true } else { return false } }
+            let planned = zip(dense, norms).flatMap { [$0, $1, .activation(.relu), .dropout(branch.dropout)] }
+            _ = try place(planned, prefix: MetadataFusion.branchName, from: metadata.inputs)
+            fusion = branch
+        } else {
+            fusion = nil
+        }
+        let width = try place(plan.layers, prefix: headName, from: featureChannels + (fusion?.outputs ?? 0))
         let output = try dense(plan.output, takes: width)
         let outputName = config == .linear ? headName : "\(headName).\(plan.layers.count)"
         assignments.append((output.layer, .dense(output.layer.name, outputName), nil))

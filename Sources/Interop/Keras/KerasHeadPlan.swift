@@ -80,58 +80,65 @@ struct KerasHeadPlan {
                 }
                 break
             }
-            switch node.className {
-            case "Flatten":
-                continue
-            case "Dropout":
-                guard let rate = (node.config["rate"] as? NSNumber)?.floatValue, (0..<1).contains(rate) else {
-                    throw fail(node, "has rate \(node.config["rate"] ?? "none")")
-                }
-                layers.append(.dropout(rate))
-            case "Dense":
-                guard node.config["use_bias"] as? Bool ?? true else { throw fail(node, "has use_bias=False") }
-                guard let units = (node.config["units"] as? NSNumber)?.intValue, units > 0 else {
-                    throw fail(node, "has no positive 'units'")
-                }
-                let activation = Self.activationName(node.config["activation"])
+            if node.className == "Dense", !rest.contains(where: { $0.className == "Dense" }) {
                 // The last Dense gives the classes.
-                if !rest.contains(where: { $0.className == "Dense" }) {
-                    guard activation == "linear" || activation == "softmax" else {
-                        throw fail(node, "is the output Dense with activation '\(activation)'; it must be linear or softmax "
-                                   + "(SkinLesion's classes are exclusive: a softmax over them)")
-                    }
-                    (output, outputNode) = (node.name, node)
-                    continue
+                let activation = Self.activationName(node.config["activation"])
+                guard node.config["use_bias"] as? Bool ?? true else { throw fail(node, "has use_bias=False") }
+                guard activation == "linear" || activation == "softmax" else {
+                    throw fail(node, "is the output Dense with activation '\(activation)'; it must be linear or softmax "
+                               + "(SkinLesion's classes are exclusive: a softmax over them)")
                 }
-                layers.append(.dense(name: node.name, units: units))
-                if activation != "linear" { layers.append(.activation(try Self.kind(activation, node, fail))) }
-            case "BatchNormalization":
-                let (center, scale) = (node.config["center"] as? Bool ?? true, node.config["scale"] as? Bool ?? true)
-                guard center, scale else {
-                    throw fail(node, "has center=\(center), scale=\(scale); SkinLesion's BatchNorm has both β and γ")
-                }
-                // The axis may be written as a number or a list; -1 and 1 both are a vector's features.
-                let axis = node.config["axis"].flatMap { ($0 as? [Int])?.first ?? ($0 as? Int) } ?? -1
-                let epsilon = (node.config["epsilon"] as? NSNumber)?.floatValue ?? KerasHead.kerasEpsilon
-                guard axis == -1 || axis == 1, epsilon > 0 else { throw fail(node, "normalizes axis \(axis) with epsilon \(epsilon)") }
-                layers.append(.batchNorm(name: node.name, epsilon: epsilon))
-            case "Activation":
-                let name = Self.activationName(node.config["activation"])
-                if name == "linear" { continue }
-                guard name != "softmax" else { throw fail(node, "applies softmax before the output Dense") }
-                layers.append(.activation(try Self.kind(name, node, fail)))
-            case "ReLU":
-                layers.append(.activation(try Self.reLU(node, fail)))
-            case "Softmax":
-                throw fail(node, "applies softmax before the output Dense")
-            case "GlobalAveragePooling2D", "GlobalMaxPooling2D":
-                throw fail(node, "pools features that are already pooled")
-            default:
-                throw fail(node, "is not a layer SkinLesion's head maps: " + KerasModelPlan.refusalReason(node))
+                (output, outputNode) = (node.name, node)
+                continue
+            }
+            switch node.className {
+            case "GlobalAveragePooling2D", "GlobalMaxPooling2D": throw fail(node, "pools features that are already pooled")
+            default: layers += try Self.layers(of: node, fail: fail)
             }
         }
         guard let output else { throw fail(nil, "no Dense layer gives the classes") }
         self.init(pooling: pooling, layers: layers, output: output)
+    }
+
+    /// What one layer between pooling and the output computes, as head layers (none for a
+    /// Flatten or a linear Activation, two for a Dense with a built-in activation); refused
+    /// when SkinLesion does not compute it.
+    static func layers(of node: KerasGraph.Node, fail: (KerasGraph.Node?, String) -> KerasImportError) throws -> [Layer] {
+        switch node.className {
+        case "Flatten":
+            return []
+        case "Dropout":
+            guard let rate = (node.config["rate"] as? NSNumber)?.floatValue, (0..<1).contains(rate) else {
+                throw fail(node, "has rate \(node.config["rate"] ?? "none")")
+            }
+            return [.dropout(rate)]
+        case "Dense":
+            guard node.config["use_bias"] as? Bool ?? true else { throw fail(node, "has use_bias=False") }
+            guard let units = (node.config["units"] as? NSNumber)?.intValue, units > 0 else { throw fail(node, "has no positive 'units'") }
+            let activation = Self.activationName(node.config["activation"])
+            return [.dense(name: node.name, units: units)] + (activation == "linear" ? [] : [.activation(try kind(activation, node, fail))])
+        case "BatchNormalization":
+            let (center, scale) = (node.config["center"] as? Bool ?? true, node.config["scale"] as? Bool ?? true)
+            guard center, scale else {
+                throw fail(node, "has center=\(center), scale=\(scale); SkinLesion's BatchNorm has both β and γ")
+            }
+            // The axis may be written as a number or a list; -1 and 1 both are a vector's features.
+            let axis = node.config["axis"].flatMap { ($0 as? [Int])?.first ?? ($0 as? Int) } ?? -1
+            let epsilon = (node.config["epsilon"] as? NSNumber)?.floatValue ?? KerasHead.kerasEpsilon
+            guard axis == -1 || axis == 1, epsilon > 0 else { throw fail(node, "normalizes axis \(axis) with epsilon \(epsilon)") }
+            return [.batchNorm(name: node.name, epsilon: epsilon)]
+        case "Activation":
+            let name = Self.activationName(node.config["activation"])
+            if name == "linear" { return [] }
+            guard name != "softmax" else { throw fail(node, "applies softmax before the output Dense") }
+            return [.activation(try kind(name, node, fail))]
+        case "ReLU":
+            return [.activation(try reLU(node, fail))]
+        case "Softmax":
+            throw fail(node, "applies softmax before the output Dense")
+        default:
+            throw fail(node, "is not a layer SkinLesion's head maps: " + KerasModelPlan.refusalReason(node))
+        }
     }
 
     private static func kind(_ name: String, _ node: KerasGraph.Node,

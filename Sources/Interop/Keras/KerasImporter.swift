@@ -26,11 +26,13 @@ public enum KerasImporter {
         public let inputSizeFromFile: Bool
     }
 
-    public static func load(_ url: URL, architecture: Architecture) throws -> Result {
-        try convert(KerasWeightFile(contentsOf: url), architecture: architecture)
+    /// `metadataInputs`: the width of the vector the caller's `MetadataSpec` encodes, for a
+    /// model with a second, metadata input (whose file does not record how it was encoded).
+    public static func load(_ url: URL, architecture: Architecture, metadataInputs: Int? = nil) throws -> Result {
+        try convert(KerasWeightFile(contentsOf: url), architecture: architecture, metadataInputs: metadataInputs)
     }
 
-    public static func convert(_ file: KerasWeightFile, architecture: Architecture) throws -> Result {
+    public static func convert(_ file: KerasWeightFile, architecture: Architecture, metadataInputs: Int? = nil) throws -> Result {
         guard let mapping = architecture.kerasLayers else {
             throw KerasImportError(file: file.file, "\(architecture.name) has no Keras counterpart to import from "
                                    + "(Keras architectures: \(Architectures.all.filter { $0.kerasLayers != nil }.map(\.name).joined(separator: ", ")))")
@@ -56,9 +58,28 @@ public enum KerasImporter {
             let arrays = unclaimed.remove(at: index).arrays  // mean, variance, count (int64, read and unused)
             statistics[name] = (arrays[0].values.map(Double.init), arrays[1].values.map(Double.init))
         }
+        let metadata = try plan?.metadata.map { branch -> (plan: KerasModelPlan.Metadata, inputs: Int) in
+            guard let inputs = metadataInputs else {
+                throw KerasImportError(file: file.file, "the model has a second input '\(branch.name)' "
+                                       + "(\(branch.width.map { "\($0) values" } ?? "a vector")) whose branch joins the image "
+                                       + "features: a metadata-fusion model. A Keras file does not record how its metadata "
+                                       + "vector was encoded: give the spec that does (--metadata-spec FILE, the JSON "
+                                       + "`train --metadata` writes)")
+            }
+            guard branch.width == nil || branch.width == inputs else {
+                throw KerasImportError(file: file.file, "the metadata spec encodes \(inputs) values, the model's input "
+                                       + "'\(branch.name)' takes \(branch.width!)")
+            }
+            return (branch, inputs)
+        }
+        if metadataInputs != nil, metadata == nil {
+            throw KerasImportError(file: file.file, plan == nil
+                                   ? "a weights-only file cannot show a metadata branch; import the saved model (.keras, or a Keras 2 model.save .h5)"
+                                   : "a metadata spec is given but the model has no metadata input")
+        }
         let head = try KerasHead(layers: unclaimed, featureChannels: architecture.featureChannels,
-                                 headName: architecture.headName, plan: plan?.head, file: file.file)
-        let model = try architecture.build(classes: head.classes, head: head.config)
+                                 headName: architecture.headName, plan: plan?.head, metadata: metadata, file: file.file)
+        let model = try architecture.build(classes: head.classes, head: head.config, fusion: head.fusion)
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter) })
         var assigned = Set<String>()
         for (keras, ours, epsilon) in matching.pairs.map({ ($0.keras, $0.ours, Float?.none) }) + head.assignments {

@@ -26,7 +26,47 @@ struct KerasModelPlan {
         case normalization(name: String, mean: [Double]?, variance: [Double]?, invert: Bool)
     }
 
+    /// The branch of a second, numeric input, which `MetadataFusion` computes: per hidden
+    /// layer Dense (linear, with bias) → BatchNormalization → ReLU → Dropout, one rate.
+    struct Metadata {
+        let input: String
+        let name: String
+        /// The input's width, nil when its shape does not say.
+        let width: Int?
+        let layers: [KerasHeadPlan.Layer]
+        let hidden: [Int]
+        let dropout: Float
+
+        init(_ graph: KerasGraph, input: String, branch: [KerasGraph.Node],
+             fail: (KerasGraph.Node?, String) -> KerasImportError) throws {
+            self.input = input
+            name = graph.node(input).name
+            let shape = graph.inputShapes[input] ?? []
+            guard shape.count == 2 else {
+                throw fail(graph.node(input), "takes shape \(shape.map { $0.map(String.init) ?? "None" }); a metadata input "
+                           + "is a vector (batch, values)")
+            }
+            width = shape[1]
+            layers = try branch.flatMap { try KerasHeadPlan.layers(of: $0, fail: fail) }
+            // With no Dropout the rate is 0; MetadataFusion has one rate for every layer.
+            var blocks = layers.map(\.headLayer)
+            if !blocks.contains(where: { $0.dropoutRate != nil }) {
+                blocks = blocks.enumerated().flatMap { index, layer in
+                    layer == .activation(.relu) && blocks.indices.contains(index - 2) ? [layer, .dropout(rate: 0)] : [layer]
+                }
+            }
+            guard case .mlp(let units, let rate) = HeadConfig.simplest(pooling: .average, layers: blocks) else {
+                let computed = layers.isEmpty ? "nothing" : layers.map(\.headLayer.summary).joined(separator: " → ")
+                throw fail(graph.node(input), "feeds a metadata branch that computes \(computed); SkinLesion's fusion branch "
+                           + "is [Dense → BatchNormalization → ReLU → Dropout] per hidden layer, with one dropout rate")
+            }
+            (hidden, dropout) = (units, rate)
+        }
+    }
+
     let steps: [Step]
+    /// The metadata branch of a two-input model.
+    let metadata: Metadata?
     /// The image input's side, nil when the model takes any size.
     let inputSize: Int?
     let head: KerasHeadPlan
@@ -56,23 +96,37 @@ struct KerasModelPlan {
                        + "\(architecture.name) backbone ends; is it a Keras \(architecture.name)?")
         }
 
-        // Head: the single-input chain from the output back to the backbone's last layer.
-        var chain: [KerasGraph.Node] = [], current = graph.output
-        while current != feature {
-            let node = graph.node(current)
-            guard node.className != "InputLayer" else {
-                throw fail(nil, "the path from the output back to the input does not pass through '\(featureName)', the "
-                           + "Keras layer that ends the \(architecture.name) backbone")
+        // Head: the single-input chain from the output back to the backbone's last layer,
+        // through the Concatenate that joins a metadata branch, if there is one.
+        let (chain, end) = Self.chain(graph, from: graph.output, to: feature)
+        var headNodes = chain
+        var metadata: Metadata?
+        if end != feature {
+            let join = graph.node(end)
+            guard join.className == "Concatenate", join.inputs.count == 2, graph.inputs.count == 2 else {
+                throw fail(join.className == "InputLayer" ? nil : join, join.className == "InputLayer"
+                           ? "the path from the output back to the input does not pass through '\(featureName)', the "
+                             + "Keras layer that ends the \(architecture.name) backbone"
+                           : "takes \(join.inputs.count) inputs between the backbone and the output; SkinLesion's head is "
+                             + "one chain of layers, or an image and a metadata branch joined by one Concatenate")
             }
-            guard node.inputs.count == 1 else {
-                throw fail(node, "takes \(node.inputs.count) inputs between the backbone and the output; "
-                           + (graph.inputs.count > 1 ? "a model with \(graph.inputs.count) inputs is not supported"
-                                                     : "SkinLesion's head is one chain of layers"))
+            let sides = join.inputs.map { Self.chain(graph, from: $0, to: feature) }
+            guard sides[0].end == feature, graph.node(sides[1].end).className == "InputLayer" else {
+                throw fail(join, sides[1].end == feature
+                           ? "puts the metadata before the image features; SkinLesion's fusion head joins [image features, metadata]"
+                           : "joins inputs other than the pooled image features and a metadata branch from the second input")
             }
-            chain.append(node)
-            current = node.inputs[0]
+            let axis = join.config["axis"] as? Int ?? -1
+            guard axis == -1 || axis == 1 else { throw fail(join, "concatenates along axis \(axis), not the features") }
+            if let odd = sides[0].nodes.first(where: { !["GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten"].contains($0.className) }) {
+                throw fail(odd, "stands between the backbone and the Concatenate; SkinLesion's fusion head joins the pooled "
+                           + "image features as they are")
+            }
+            metadata = try Metadata(graph, input: sides[1].end, branch: sides[1].nodes.reversed(), fail: fail)
+            headNodes += sides[0].nodes
         }
-        head = try KerasHeadPlan(chain.reversed(), architecture: architecture, file: file)
+        head = try KerasHeadPlan(headNodes.reversed(), architecture: architecture, file: file)
+        self.metadata = metadata
 
         // Backbone: everything the feature layer depends on, up to the preprocessing or the input.
         let known = Set(mapping.map { KerasLayerMatching.normalized($0.name) })
@@ -81,16 +135,14 @@ struct KerasModelPlan {
         while let id = pending.popLast() {
             guard region.insert(id).inserted else { continue }
             let node = graph.node(id)
-            try Self.checkBackboneLayer(node, known: known, families: families, architecture: architecture, fail: fail)
-            for source in node.inputs {
-                let sourceClass = graph.node(source).className
-                if sourceClass == "InputLayer" || Self.scalingClasses.contains(sourceClass)
-                    || Self.augmentationClasses.contains(sourceClass) {
-                    entries.insert(source)
-                } else {
-                    pending.append(source)
-                }
+            let outside = node.inputs.filter { Self.isFront(graph.node($0).className) }
+            if !outside.isEmpty, outside.count == node.inputs.count, !Self.backboneClasses.contains(node.className) {
+                throw fail(node, "stands between the input and the backbone; SkinLesion maps Rescaling, Normalization "
+                           + "and random augmentation layers there: " + Self.refusalReason(node))
             }
+            try Self.checkBackboneLayer(node, known: known, families: families, architecture: architecture, fail: fail)
+            entries.formUnion(outside)
+            pending += node.inputs.filter { !Self.isFront(graph.node($0).className) }
         }
         guard entries.count == 1, let entry = entries.first else {
             throw fail(nil, "the \(architecture.name) backbone reads \(entries.count) tensors from outside it "
@@ -106,12 +158,30 @@ struct KerasModelPlan {
             at = node.inputs[0]
             guard !region.contains(at) else { throw fail(node, "loops back into the backbone") }
         }
-        guard graph.inputs.count == 1 else {
+        guard graph.inputs.count == 1 + (metadata == nil ? 0 : 1), at != metadata?.input else {
             throw fail(nil, "the model has \(graph.inputs.count) inputs (\(graph.inputs.map { "'\(graph.node($0).name)'" }.joined(separator: ", "))); "
-                       + "SkinLesion imports one image input")
+                       + "SkinLesion imports one image input, and a metadata input whose branch joins the pooled features")
         }
         self.steps = steps.reversed()
         inputSize = try Self.inputSize(graph, image: at, architecture: architecture, fail: fail)
+    }
+
+    /// The single-input chain from `start` back to `stop`, an input layer or a layer that
+    /// reads more or fewer than one tensor (which is `end`); `nodes` from `start` backwards.
+    private static func chain(_ graph: KerasGraph, from start: String, to stop: String) -> (nodes: [KerasGraph.Node], end: String) {
+        var nodes: [KerasGraph.Node] = [], current = start
+        while current != stop {
+            let node = graph.node(current)
+            guard node.inputs.count == 1 else { break }
+            nodes.append(node)
+            current = node.inputs[0]
+        }
+        return (nodes, current)
+    }
+
+    /// Whether a layer of this class is in front of the backbone: the input or preprocessing.
+    static func isFront(_ className: String) -> Bool {
+        className == "InputLayer" || scalingClasses.contains(className) || augmentationClasses.contains(className)
     }
 
     private static func checkBackboneLayer(_ node: KerasGraph.Node, known: Set<String>, families: Set<String>,

@@ -96,17 +96,17 @@ public enum HeadLayer: Sendable, Equatable, Codable {
     case activation(Activation.Kind)
     case dropout(rate: Float)
 
-    var dropoutRate: Float? {
+    public var dropoutRate: Float? {
         if case .dropout(let rate) = self { return rate }
         return nil
     }
 
-    var denseUnits: Int? {
+    public var denseUnits: Int? {
         if case .dense(let units) = self { return units }
         return nil
     }
 
-    var summary: String {
+    public var summary: String {
         switch self {
         case .dense(let units): return "Dense \(units)"
         case .batchNorm: return "BatchNorm"

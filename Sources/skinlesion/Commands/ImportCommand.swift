@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dermoscopy
 import Foundation
 import Inference
 import Interop
@@ -18,8 +19,9 @@ struct ImportCommand: ParsableCommand {
             BatchNormalization, Activation, ReLU and Dropout, then the output Dense and an optional softmax) \
             becomes the classifier head. A saved model's configuration is walked whole: Rescaling and \
             Normalization layers in front of the backbone become the model's preprocessing, its input shape \
-            its input size, and any layer that cannot be mapped (a Lambda, a custom layer, a second input, \
-            a sigmoid output, …) is refused, naming it and why. Weights-only files record no configuration; \
+            its input size, a second (metadata) input whose Dense → BatchNormalization → ReLU → Dropout branch \
+            is concatenated after the pooled features the metadata-fusion head (with --metadata-spec), and any \
+            layer that cannot be mapped (a Lambda, a custom layer, a sigmoid output, …) is refused, naming it and why. Weights-only files record no configuration; \
             their head is assumed to be SkinLesion's, with a warning.
             """
     )
@@ -28,10 +30,20 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Architecture the Keras model is (see `skinlesion models`).") var arch: String
     @Option(help: "Class names in output order, comma-separated (default: class0, class1, …).") var classes: String?
     @Option(help: "Where to write the SkinLesion model (.safetensors).") var output: String
+    @Option(help: ArgumentHelp("For a model with a second, metadata input: the metadata spec (JSON, as `train --metadata` writes it) that says how raw age, sex, site … become its vector.", valueName: "file"))
+    var metadataSpec: String?
 
     func run() throws {
         let architecture = try Architectures.named(arch)
-        let result = try KerasImporter.load(URL(fileURLWithPath: from), architecture: architecture)
+        let spec = try metadataSpec.map { path -> MetadataSpec in
+            let spec: MetadataSpec
+            do { spec = try JSONDecoder().decode(MetadataSpec.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                throw ValidationError("--metadata-spec \(path): not a metadata spec (\(error))")
+            }
+            do { try spec.validate() } catch { throw ValidationError("--metadata-spec \(path): \(error)") }
+            return spec
+        }
+        let result = try KerasImporter.load(URL(fileURLWithPath: from), architecture: architecture, metadataInputs: spec?.width)
         let model = result.model
         if !result.headChecked {
             // Weights-only files carry no configuration: the head's operations are assumed.
@@ -50,8 +62,9 @@ struct ImportCommand: ParsableCommand {
             FileHandle.standardError.write(Data(("warning: \(from) records no fixed input size; the model is set to "
                 + "\(architecture.name)'s \(result.inputSize)×\(result.inputSize).\n").utf8))
         }
-        let metadata = ModelMetadata(architecture: architecture.name, classNames: names, head: model.head,
+        var metadata = ModelMetadata(architecture: architecture.name, classNames: names, head: model.head,
                                      inputSize: result.inputSize, preprocessing: result.preprocessing)
+        (metadata.metadataSpec, metadata.fusion) = (spec, model.fusion)
         try ModelFile.save(model, metadata: metadata, to: URL(fileURLWithPath: output))
         print("\(from) (\(result.format.rawValue), \(result.layerCount) layers with weights) → \(output): "
               + "\(architecture.name), head \(model.head.summary), \(model.classes) classes, "
