@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
+            "Dermoscopy", "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ModelsTests", dependencies: ["Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "TestSupport"],
                     exclude: ["Fixtures"]),

@@ -2,17 +2,37 @@ import Dermoscopy
 
 /// Paints a Grad-CAM map over the image it explains.
 public enum HeatmapOverlay {
-    /// Bilinearly upsamples `map` (`width × height`, values in [0, 1]) to the image's size with
-    /// pixel centres aligned (as PyTorch's `align_corners=False`), colours it with Turbo and
-    /// mixes it in: `opacity` 0 returns the image, 1 the colormap alone.
-    public static func blend(image: RGBImage, map: [Float], width: Int, height: Int, opacity: Float = 0.45) -> RGBImage {
+    /// The part of an image a map covers, in the image's pixels.
+    public struct Region: Sendable, Equatable {
+        public let x: Int, y: Int, width: Int, height: Int
+
+        /// The centred square of the shorter side: what the evaluation view (shorter side
+        /// resized, centre crop) keeps of an image.
+        public static func centreSquare(of image: RGBImage) -> Region {
+            let side = min(image.width, image.height)
+            return Region(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
+        }
+    }
+
+    /// Bilinearly upsamples `map` (`width × height`, values in [0, 1]) onto `region` of the image
+    /// (all of it by default) with pixel centres aligned (as PyTorch's `align_corners=False`),
+    /// colours it with Turbo and mixes it in: `opacity` 0 returns the image, 1 the colormap
+    /// alone. Pixels outside the region, which the network never saw, are dimmed to half.
+    public static func blend(image: RGBImage, map: [Float], width: Int, height: Int, region: Region? = nil,
+                             opacity: Float = 0.45) -> RGBImage {
         precondition(width > 0 && height > 0 && map.count == width * height,
                      "a \(width)×\(height) map needs \(width * height) values, got \(map.count)")
+        let area = region ?? Region(x: 0, y: 0, width: image.width, height: image.height)
         var out = image
         for y in 0..<image.height {
-            let (y0, y1, fy) = sample(y, from: image.height, to: height)
+            let (y0, y1, fy) = sample(y - area.y, from: area.height, to: height)
             for x in 0..<image.width {
-                let (x0, x1, fx) = sample(x, from: image.width, to: width)
+                guard area.y..<(area.y + area.height) ~= y, area.x..<(area.x + area.width) ~= x else {
+                    let i = (y * image.width + x) * 3
+                    for c in 0..<3 { out.pixels[i + c] = image.pixels[i + c] / 2 }
+                    continue
+                }
+                let (x0, x1, fx) = sample(x - area.x, from: area.width, to: width)
                 let top = map[y0 * width + x0] * (1 - fx) + map[y0 * width + x1] * fx
                 let bottom = map[y1 * width + x0] * (1 - fx) + map[y1 * width + x1] * fx
                 let colour = turbo(top * (1 - fy) + bottom * fy)

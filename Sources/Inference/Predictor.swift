@@ -14,6 +14,9 @@ public struct Prediction: Codable, Sendable, Equatable {
     public let confidence: Double
     public let lowConfidence: Bool
     public let calibrated: Bool
+    /// Metadata values the model's spec did not know, encoded in their feature's unknown slot
+    /// (absent when there were none).
+    public var unknownMetadata: [String]?
 }
 
 /// A trained model ready to classify images: it applies the model's own preprocessing, the
@@ -48,38 +51,78 @@ public final class Predictor {
     }
 
     /// Grad-CAM (Selvaraju et al. 2017) of class `classIndex` at the backbone's own target
-    /// layer (`architecture.camLayer`), blended over the view the network saw.
-    public func camOverlay(of view: RGBImage, classIndex: Int) throws -> RGBImage {
+    /// layer (`architecture.camLayer`) for the view the network saw. Blended over `original`
+    /// (the decoded image at its full resolution and aspect) when given, mapped back onto the
+    /// centre square the view was cut from; else over the view itself.
+    public func camOverlay(of view: RGBImage, over original: RGBImage? = nil, metadata vector: [Float]? = nil,
+                           classIndex: Int) throws -> RGBImage {
         let size = pipeline.inputSize
+        try model.setMetadata(try metadataTensor(vector.map { [$0] }))
         var pixels = [Float](repeating: 0, count: 3 * size * size)
         pixels.withUnsafeMutableBufferPointer { pipeline.normalization.write(view, to: $0.baseAddress!) }
         let heat = try GradCAM.heatmap(model: model, input: Tensor(shape: [1, 3, size, size], values: pixels),
                                        classIndex: classIndex)
-        return HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height)
+        guard let original else { return HeatmapOverlay.blend(image: view, map: heat.map, width: heat.width, height: heat.height) }
+        return HeatmapOverlay.blend(image: original, map: heat.map, width: heat.width, height: heat.height,
+                                    region: .centreSquare(of: original))
     }
 
-    /// Logits for evaluation views, `[views.count × classes]`, in batches of `batch`.
-    public func logits(_ views: [RGBImage], batch: Int = 32) throws -> [Float] {
+    /// Whether every image needs metadata values (the model fuses them with the image).
+    public var takesMetadata: Bool { metadata.metadataSpec != nil }
+
+    /// One image's raw metadata (by feature name or dataset column; missing values are legal)
+    /// encoded with the model's spec; values it does not know are returned for reporting.
+    /// A model without metadata takes none.
+    public func encodeMetadata(_ values: [String: String]) throws -> (vector: [Float], unknown: [String]) {
+        guard let spec = metadata.metadataSpec else {
+            guard values.isEmpty else {
+                throw ModelFileError(file: "metadata", message: "this model was trained without patient metadata; it takes none "
+                                     + "(given: \(values.keys.sorted().joined(separator: ", ")))")
+            }
+            return ([], [])
+        }
+        return try spec.encode(values)
+    }
+
+    /// Logits for evaluation views, `[views.count × classes]`, in batches of `batch`;
+    /// `metadata` holds one encoded vector per view for a fusion model.
+    public func logits(_ views: [RGBImage], metadata vectors: [[Float]]? = nil, batch: Int = 32) throws -> [Float] {
         let size = pipeline.inputSize, plane = 3 * size * size
+        if takesMetadata {
+            guard let vectors, vectors.count == views.count else {
+                throw ModelFileError(file: "metadata", message: "this model fuses patient metadata (\(metadata.metadataSpec!.names.joined(separator: ", "))): "
+                                     + "give values for every image (missing ones may be empty)")
+            }
+        }
         var out: [Float] = []
         for start in stride(from: 0, to: views.count, by: batch) {
-            let chunk = views[start..<min(start + batch, views.count)]
+            let range = start..<min(start + batch, views.count)
+            let chunk = views[range]
             var pixels = [Float](repeating: 0, count: chunk.count * plane)
             pixels.withUnsafeMutableBufferPointer { buffer in
                 for (i, view) in chunk.enumerated() { pipeline.normalization.write(view, to: buffer.baseAddress! + i * plane) }
             }
+            try model.setMetadata(try metadataTensor(vectors.map { Array($0[range]) }))
             out += try model.forward(Tensor(shape: [chunk.count, 3, size, size], values: pixels), mode: .inference).toArray()
         }
         return out
     }
 
+    /// `[rows, width]` for a fusion model, nil for an image-only one.
+    private func metadataTensor(_ rows: [[Float]]?) throws -> Tensor? {
+        guard takesMetadata, let rows else { return nil }
+        return try Tensor(shape: [rows.count, metadata.metadataSpec!.width], values: rows.flatMap { $0 })
+    }
+
     /// Probabilities `[views.count × classes]` averaged over `tta` dihedral views (1 or 8),
     /// softmax at the calibration temperature; forward passes of at most `batch` images.
-    public func probabilities(_ views: [RGBImage], tta: Int = 1, batch: Int = 32) throws -> [[Double]] {
+    /// Each view's metadata vector (fusion models) goes with all its dihedral copies.
+    public func probabilities(_ views: [RGBImage], metadata vectors: [[Float]]? = nil, tta: Int = 1, batch: Int = 32) throws -> [[Double]] {
         guard tta == 1 || tta == 8 else { throw ModelFileError(file: "tta", message: "--tta must be 1 or 8, got \(tta)") }
         let k = metadata.classNames.count
         let expanded = tta == 1 ? views : views.flatMap { Augmenter.dihedralViews($0) }
-        let z = try logits(expanded, batch: batch)
+        let expandedVectors = vectors.map { tta == 1 ? $0 : $0.flatMap { [[Float]](repeating: $0, count: tta) } }
+        let z = try logits(expanded, metadata: expandedVectors, batch: batch)
         let temperature = Double(metadata.temperature ?? 1)
         return views.indices.map { i in
             var mean = [Double](repeating: 0, count: k)
@@ -94,8 +137,13 @@ public final class Predictor {
         }
     }
 
-    public func predict(_ url: URL, tta: Int = 1) throws -> Prediction {
-        prediction(image: url.path, probabilities: try probabilities([view(of: url)], tta: tta)[0])
+    /// One image file's prediction; `values` are its raw metadata for a fusion model.
+    public func predict(_ url: URL, metadata values: [String: String] = [:], tta: Int = 1) throws -> Prediction {
+        let encoded = try encodeMetadata(values)
+        var result = prediction(image: url.path, probabilities: try probabilities(
+            [view(of: url)], metadata: takesMetadata ? [encoded.vector] : nil, tta: tta)[0])
+        if !encoded.unknown.isEmpty { result.unknownMetadata = encoded.unknown }
+        return result
     }
 
     /// The result for one image's probabilities (from `probabilities(_:tta:)`).

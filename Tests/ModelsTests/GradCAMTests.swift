@@ -138,4 +138,22 @@ final class GradCAMTests: XCTestCase {
         XCTAssertEqual([painted[0, 0].0, painted[0, 0].1, painted[0, 0].2], hot)
         XCTAssertEqual([painted[39, 29].0, painted[39, 29].1, painted[39, 29].2], cold)
     }
+
+    /// (g) Over a user's full-resolution, non-square image the map covers the centre square the
+    /// network's view was cut from; the sides it never saw are dimmed, not painted.
+    func testOverlayOnTheOriginalCoversTheCentreSquare() throws {
+        let image = RGBImage(width: 60, height: 30, filledWith: (120, 80, 60))
+        let region = HeatmapOverlay.Region.centreSquare(of: image)
+        XCTAssertEqual(region, HeatmapOverlay.Region(x: 15, y: 0, width: 30, height: 30))
+        let painted = HeatmapOverlay.blend(image: image, map: [1, 0, 0, 0], width: 2, height: 2, region: region, opacity: 1)
+        XCTAssertEqual(painted.width, 60)
+        XCTAssertEqual(painted.height, 30)
+        let hot = HeatmapOverlay.turbo(1).map { UInt8(($0 * 255).rounded()) }
+        let cold = HeatmapOverlay.turbo(0).map { UInt8(($0 * 255).rounded()) }
+        XCTAssertEqual([painted[15, 0].0, painted[15, 0].1, painted[15, 0].2], hot, "the map's hot corner at the square's corner")
+        XCTAssertEqual([painted[44, 29].0, painted[44, 29].1, painted[44, 29].2], cold)
+        for x in [0, 14, 45, 59] {
+            XCTAssertEqual([painted[x, 10].0, painted[x, 10].1, painted[x, 10].2], [60, 40, 30], "outside the view, dimmed at x \(x)")
+        }
+    }
 }

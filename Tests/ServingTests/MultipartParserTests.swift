@@ -15,7 +15,7 @@ final class MultipartParserTests: XCTestCase {
         XCTAssertEqual(parts[0].fileName, "a b.jpg")
         XCTAssertEqual(parts[0].body, binary)
         XCTAssertEqual(String(decoding: parts[1].body, as: UTF8.self), "hello")
-        let uploads = try UploadReader.uploads(body: body, contentType: "multipart/form-data; boundary=\"XyZ\"")
+        let uploads = try UploadReader.read(body: body, contentType: "multipart/form-data; boundary=\"XyZ\"").uploads
         XCTAssertEqual(uploads.map(\.name), ["a b.jpg"], "only file parts are images")
     }
 
@@ -28,7 +28,7 @@ final class MultipartParserTests: XCTestCase {
             XCTAssertTrue(($0 as? APIError)?.message.contains("does not contain its boundary") ?? false, "\($0)")
         }
         let noFile = Data("--B\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--B--".utf8)
-        XCTAssertThrowsError(try UploadReader.uploads(body: noFile, contentType: "multipart/form-data; boundary=B")) {
+        XCTAssertThrowsError(try UploadReader.read(body: noFile, contentType: "multipart/form-data; boundary=B")) {
             XCTAssertEqual(($0 as? APIError)?.status, .badRequest)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Dermoscopy
 import Inference
 import Logging
 import Models
@@ -24,14 +25,18 @@ final class ServerHarness: @unchecked Sendable {
     let audit: AuditCapture
     private let task: Task<Void, any Error>
 
-    init(options configure: (inout ServeOptions) -> Void = { _ in }) async throws {
+    /// With `metadataSpec`, the model fuses patient metadata encoded by it (a 16-unit branch).
+    init(metadataSpec: MetadataSpec? = nil, options configure: (inout ServeOptions) -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         modelFile = directory.appendingPathComponent("lesions-v3.safetensors")
-        let model = try Architectures.named("efficientnet-lite0").build(classes: Self.classes.count, seed: 5)
+        let fusion = metadataSpec.map { MetadataFusion(inputs: $0.width, hidden: [16]) }
+        let model = try Architectures.named("efficientnet-lite0").build(classes: Self.classes.count, fusion: fusion, seed: 5)
         var metadata = ModelMetadata(architecture: model.architecture.name, classNames: Self.classes, head: model.head,
                                      inputSize: 64, preprocessing: model.architecture.preprocessing)
         metadata.temperature = 1.5
+        metadata.metadataSpec = metadataSpec
+        metadata.fusion = fusion
         try ModelFile.save(model, metadata: metadata, to: modelFile)
 
         var options = ServeOptions()
@@ -81,12 +86,15 @@ final class ServerHarness: @unchecked Sendable {
     }
 
     /// `multipart/form-data` with one file part per `(field, file name, bytes)`.
-    func postMultipart(_ path: String, files: [(String, String, Data)]) async throws -> Reply {
+    func postMultipart(_ path: String, files: [(String, String, Data)], fields: [(String, String)] = []) async throws -> Reply {
         let boundary = "skinlesion-test-\(UUID().uuidString)"
         var body = Data()
         for (field, name, data) in files {
             body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(name)\"\r\n".utf8)
             body += Data("Content-Type: application/octet-stream\r\n\r\n".utf8) + data + Data("\r\n".utf8)
+        }
+        for (field, value) in fields {
+            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"\r\n\r\n\(value)\r\n".utf8)
         }
         body += Data("--\(boundary)--\r\n".utf8)
         return try await post(path, body: body, contentType: "multipart/form-data; boundary=\(boundary)")

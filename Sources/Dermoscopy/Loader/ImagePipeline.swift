@@ -45,7 +45,7 @@ public struct ImagePipeline: Sendable {
 /// A seed for one sample's randomness that depends only on (run seed, epoch, position), so
 /// a batch comes out the same whichever worker thread builds it, and a resumed run repeats
 /// it exactly.
-func sampleSeed(_ seed: UInt64, epoch: Int, position: Int) -> UInt64 {
+public func sampleSeed(_ seed: UInt64, epoch: Int, position: Int) -> UInt64 {
     var generator = SeededGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15))
     for _ in 0..<2 { _ = generator.next() }
     return generator.next() ^ (UInt64(truncatingIfNeeded: position) &* 0xD1B5_4A32_D192_ED03)

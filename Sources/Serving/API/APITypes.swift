@@ -32,10 +32,12 @@ struct PredictionBody: Codable {
     let tta: Int
     /// Grad-CAM of the top class over the network's view, as a PNG data URL, when asked.
     let cam: String?
+    let unknownMetadata: [String]?
 
     enum CodingKeys: String, CodingKey {
         case name, classes, probabilities, top, confidence, calibrated, tta, cam
         case lowConfidence = "low_confidence"
+        case unknownMetadata = "unknown_metadata"
     }
 
     init(name: String?, prediction: Prediction, tta: Int, cam: String?) {
@@ -46,6 +48,7 @@ struct PredictionBody: Codable {
         confidence = prediction.confidence
         calibrated = prediction.calibrated
         lowConfidence = prediction.lowConfidence
+        unknownMetadata = prediction.unknownMetadata
         self.tta = tta
         self.cam = cam
     }
@@ -91,9 +94,19 @@ struct ModelResponse: Codable {
     let lowConfidenceThreshold: Double
     let intendedUse: String
     let card: String
+    let metadataFields: [MetadataField]?
+
+    /// One metadata input of a fusion model, for clients and the web page's form.
+    struct MetadataField: Codable {
+        let name: String
+        let column: String
+        let kind: String
+        let categories: [String]?
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, classes, preprocessing, temperature, card
+        case metadataFields = "metadata_fields"
         case inputSize = "input_size"
         case lowConfidenceThreshold = "low_confidence_threshold"
         case intendedUse = "intended_use"

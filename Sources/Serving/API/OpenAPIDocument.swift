@@ -137,7 +137,8 @@ enum OpenAPIDocument {
               "calibrated": {"type": "boolean"},
               "low_confidence": {"type": "boolean", "description": "Confidence below the server's threshold: refer to a dermatologist"},
               "tta": {"type": "integer", "enum": [1, 8]},
-              "cam": {"type": "string", "pattern": "^data:image/png;base64,", "description": "Grad-CAM overlay, when cam=true"}
+              "cam": {"type": "string", "pattern": "^data:image/png;base64,", "description": "Grad-CAM overlay, when cam=true"},
+              "unknown_metadata": {"type": "array", "items": {"type": "string"}, "description": "Metadata values (field=value) outside the model's categories, encoded in the unknown slot"}
             }
           },
           "PredictResponse": {
@@ -174,7 +175,11 @@ enum OpenAPIDocument {
               "temperature": {"type": "number", "description": "Calibration temperature, when the model was calibrated"},
               "low_confidence_threshold": {"type": "number"},
               "intended_use": {"type": "string"},
-              "card": {"type": "string", "description": "MODEL_CARD.md"}
+              "card": {"type": "string", "description": "MODEL_CARD.md"},
+              "metadata_fields": {"type": "array", "description": "Patient metadata a fusion model takes, as multipart form fields or query parameters of these names; any may be left out (missing)",
+                "items": {"type": "object", "additionalProperties": false, "required": ["name", "column", "kind"],
+                  "properties": {"name": {"type": "string"}, "column": {"type": "string"}, "kind": {"type": "string", "enum": ["number", "category"]},
+                                 "categories": {"type": "array", "items": {"type": "string"}}}}}
             }
           },
           "Health": {

@@ -20,15 +20,16 @@ final class InferenceQueue: @unchecked Sendable {
 
     /// What one request asks of the model.
     enum Work {
-        /// Probabilities of each view, averaged over `tta` dihedral versions.
-        case classify(views: [RGBImage], tta: Int)
-        /// Grad-CAM overlay of `classIndex` on one view.
-        case explain(view: RGBImage, classIndex: Int)
+        /// Probabilities of each view, averaged over `tta` dihedral versions; `metadata` holds
+        /// each view's encoded metadata for a fusion model.
+        case classify(views: [RGBImage], metadata: [[Float]]?, tta: Int)
+        /// Grad-CAM overlay of `classIndex` for one view, over the original image it was cut from.
+        case explain(view: RGBImage, original: RGBImage, metadata: [Float]?, classIndex: Int)
 
         /// Forward-pass images this work costs.
         var images: Int {
             switch self {
-            case .classify(let views, let tta): views.count * tta
+            case .classify(let views, _, let tta): views.count * tta
             case .explain: 1
             }
         }
@@ -146,13 +147,16 @@ final class InferenceQueue: @unchecked Sendable {
             if job.deadline < now { job.continuation.resume(throwing: Failure.timedOut) } else { live.append(job) }
         }
         for tta in [1, 8] {
-            let group = live.filter { if case .classify(_, tta) = $0.work { true } else { false } }
+            let group = live.filter { if case .classify(_, _, tta) = $0.work { true } else { false } }
             guard !group.isEmpty else { continue }
             let views = group.flatMap { job -> [RGBImage] in
-                if case .classify(let views, _) = job.work { views } else { [] }
+                if case .classify(let views, _, _) = job.work { views } else { [] }
             }
+            let vectors = predictor.takesMetadata ? group.flatMap { job -> [[Float]] in
+                if case .classify(let views, let metadata, _) = job.work { metadata ?? [] } else { [] }
+            } : nil
             do {
-                let probabilities = try predictor.probabilities(views, tta: tta, batch: maxBatch)
+                let probabilities = try predictor.probabilities(views, metadata: vectors, tta: tta, batch: maxBatch)
                 var offset = 0
                 for job in group {
                     let count = job.work.images / tta
@@ -164,9 +168,10 @@ final class InferenceQueue: @unchecked Sendable {
             }
         }
         for job in live {
-            guard case .explain(let view, let classIndex) = job.work else { continue }
+            guard case .explain(let view, let original, let metadata, let classIndex) = job.work else { continue }
             do {
-                job.continuation.resume(returning: .overlay(try predictor.camOverlay(of: view, classIndex: classIndex)))
+                let overlay = try predictor.camOverlay(of: view, over: original, metadata: metadata, classIndex: classIndex)
+                job.continuation.resume(returning: .overlay(overlay))
             } catch {
                 job.continuation.resume(throwing: error)
             }

@@ -41,7 +41,8 @@ final class PredictionService: @unchecked Sendable {
     func warmUp() async throws {
         let size = predictor.pipeline.inputSize
         let gray = RGBImage(width: size, height: size, pixels: [UInt8](repeating: 128, count: size * size * 3))
-        _ = try await queue.submit(.classify(views: [gray], tta: 1), timeout: .seconds(600))
+        let missing = predictor.takesMetadata ? [try predictor.encodeMetadata([:]).vector] : nil
+        _ = try await queue.submit(.classify(views: [gray], metadata: missing, tta: 1), timeout: .seconds(600))
         readiness.withLock { warm = true }
     }
 
@@ -56,6 +57,16 @@ final class PredictionService: @unchecked Sendable {
         do {
             return try predictor.view(of: upload.data, name: name,
                                       limits: DecodeLimits(maxFileBytes: options.maxUploadBytes, maxPixels: options.maxPixels))
+        } catch let error as ImageError {
+            throw APIError(.unprocessableContent, error.description)
+        }
+    }
+
+    /// The upload at its full resolution, for blending Grad-CAM over what the user sent.
+    func original(of upload: Upload) throws -> RGBImage {
+        do {
+            return try ImageDecoder.decode(upload.data, name: upload.name ?? "upload",
+                                           limits: DecodeLimits(maxFileBytes: options.maxUploadBytes, maxPixels: options.maxPixels))
         } catch let error as ImageError {
             throw APIError(.unprocessableContent, error.description)
         }
@@ -82,12 +93,16 @@ final class PredictionService: @unchecked Sendable {
 
     /// The result for one image's probabilities, and its Grad-CAM overlay as a PNG data URL
     /// when `cam` is set.
-    func prediction(name: String?, view: RGBImage, probabilities: [Double], tta: Int, cam: Bool) async throws -> PredictionBody {
-        let prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+    /// `original` (the upload at full resolution) is given when Grad-CAM is wanted.
+    func prediction(name: String?, view: RGBImage, metadata: (vector: [Float]?, unknown: [String]), probabilities: [Double],
+                    tta: Int, original: RGBImage?) async throws -> PredictionBody {
+        var prediction = predictor.prediction(image: name ?? "upload", probabilities: probabilities)
+        if !metadata.unknown.isEmpty { prediction.unknownMetadata = metadata.unknown }
         var overlay: String?
-        if cam {
+        if let original {
             let classIndex = prediction.classes.firstIndex(of: prediction.top)!
-            guard case .overlay(let image) = try await submit(.explain(view: view, classIndex: classIndex)) else {
+            let work = InferenceQueue.Work.explain(view: view, original: original, metadata: metadata.vector, classIndex: classIndex)
+            guard case .overlay(let image) = try await submit(work) else {
                 throw APIError(.internalServerError, "Grad-CAM returned no image")
             }
             overlay = "data:image/png;base64," + (try PNGEncoder.encode(image)).base64EncodedString()

@@ -65,7 +65,10 @@ struct Routes {
             model: service.identity, classes: metadata.classNames, inputSize: metadata.inputSize,
             preprocessing: metadata.preprocessing.summary, temperature: metadata.temperature,
             lowConfidenceThreshold: service.options.lowConfidenceThreshold, intendedUse: metadata.intendedUse,
-            card: service.card))
+            card: service.card, metadataFields: metadata.metadataSpec?.features.map {
+                ModelResponse.MetadataField(name: $0.name, column: $0.column, kind: $0.numeric != nil ? "number" : "category",
+                                            categories: $0.categorical?.categories)
+            }))
     }
 
     /// `tta` (1 or 8) and `cam` (true/false) from the query string.
@@ -87,7 +90,7 @@ struct Routes {
     }
 
     /// The body, within `maxUploadBytes` (checked against Content-Length first, then while reading).
-    private func uploads(_ request: inout Request) async throws -> [Upload] {
+    private func form(_ request: inout Request) async throws -> UploadedForm {
         let limit = service.options.maxUploadBytes
         let tooLarge = APIError(.contentTooLarge, "the request body is over the limit of \(limit) bytes")
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
@@ -97,23 +100,32 @@ struct Routes {
         } catch let error as HTTPResponseError where error.status == .contentTooLarge {
             throw tooLarge
         }
-        return try UploadReader.uploads(body: Data(buffer: buffer), contentType: request.headers[.contentType])
+        return try UploadReader.read(body: Data(buffer: buffer), contentType: request.headers[.contentType])
+    }
+
+    /// Each image's metadata vector (fusion models) from the form fields and query parameters.
+    private func metadata(_ form: UploadedForm, _ request: Request, images: Int) throws -> (vectors: [[Float]]?, unknown: [[String]]) {
+        let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+        return try RequestMetadata.vectors(fields: form.fields, query: query, images: images, predictor: service.predictor)
     }
 
     private func predict(_ request: inout Request, _ digests: inout [String]) async throws -> (Response, String) {
         let start = ContinuousClock.now
         let (tta, cam) = try options(request)
-        let uploads = try await uploads(&request)
+        let form = try await form(&request)
+        let uploads = form.uploads
         digests = uploads.map { SHA256.hex($0.data) }
         guard uploads.count == 1 else {
             throw APIError(.badRequest, "\(uploads.count) images sent to /v1/predict, which takes one: use /v1/predict/batch")
         }
+        let metadata = try metadata(form, request, images: 1)
         let view = try service.view(of: uploads[0])
         let decoded = ContinuousClock.now
-        guard case .probabilities(let p) = try await service.submit(.classify(views: [view], tta: tta)) else {
+        guard case .probabilities(let p) = try await service.submit(.classify(views: [view], metadata: metadata.vectors, tta: tta)) else {
             throw APIError(.internalServerError, "the model returned no probabilities")
         }
-        let body = try await service.prediction(name: uploads[0].name, view: view, probabilities: p[0], tta: tta, cam: cam)
+        let body = try await service.prediction(name: uploads[0].name, view: view, metadata: (metadata.vectors?[0], metadata.unknown[0]),
+                                                probabilities: p[0], tta: tta, original: cam ? try service.original(of: uploads[0]) : nil)
         let response = try JSONResponse.make(PredictResponse(
             prediction: body, model: service.identity, timing: timing(start, decoded),
             intendedUse: service.predictor.metadata.intendedUse))
@@ -126,11 +138,13 @@ struct Routes {
         let start = ContinuousClock.now
         let (tta, cam) = try options(request)
         guard !cam else { throw APIError(.badRequest, "cam=true is available on /v1/predict only (one image per Grad-CAM)") }
-        let uploads = try await uploads(&request)
+        let form = try await form(&request)
+        let uploads = form.uploads
         digests = uploads.map { SHA256.hex($0.data) }
         guard uploads.count <= service.options.maxBatchImages else {
             throw APIError(.contentTooLarge, "\(uploads.count) images in one batch; the limit is \(service.options.maxBatchImages)")
         }
+        let metadata = try metadata(form, request, images: uploads.count)
         var views: [(index: Int, view: RGBImage)] = []
         var entries = [BatchEntry?](repeating: nil, count: uploads.count)
         for (index, upload) in uploads.enumerated() {
@@ -142,12 +156,14 @@ struct Routes {
         }
         let decoded = ContinuousClock.now
         if !views.isEmpty {
-            guard case .probabilities(let p) = try await service.submit(.classify(views: views.map(\.view), tta: tta)) else {
+            let vectors = metadata.vectors.map { all in views.map { all[$0.index] } }
+            guard case .probabilities(let p) = try await service.submit(.classify(views: views.map(\.view), metadata: vectors, tta: tta)) else {
                 throw APIError(.internalServerError, "the model returned no probabilities")
             }
             for (row, item) in views.enumerated() {
-                let body = try await service.prediction(name: uploads[item.index].name, view: item.view, probabilities: p[row],
-                                                        tta: tta, cam: false)
+                let body = try await service.prediction(name: uploads[item.index].name, view: item.view,
+                                                        metadata: (metadata.vectors?[item.index], metadata.unknown[item.index]),
+                                                        probabilities: p[row], tta: tta, original: nil)
                 entries[item.index] = BatchEntry(prediction: body, error: nil)
             }
         }

@@ -15,7 +15,31 @@ extension WebAssets {
       $("model-line").textContent = `Model ${m.model.version} (${m.model.architecture}, id ${m.model.id}), ` +
         `${m.classes.length} classes, input ${m.input_size}×${m.input_size}` + (m.temperature ? ", calibrated" : "");
       $("intended-use-text").textContent = m.intended_use;
+      if (m.metadata_fields && m.metadata_fields.length) metadataForm(m.metadata_fields);
     }).catch(() => { $("model-line").textContent = "Model information unavailable."; });
+
+    // A number box or a category list per metadata field of a fusion model; empty means missing.
+    function metadataForm(fields) {
+      $("metadata-form").hidden = false;
+      $("metadata-fields").replaceChildren(...fields.map((f) => {
+        const row = document.createElement("label");
+        row.className = "option";
+        row.textContent = `${f.name} `;
+        let input;
+        if (f.kind === "number") {
+          input = document.createElement("input");
+          input.type = "number";
+          input.step = "any";
+        } else {
+          input = document.createElement("select");
+          input.append(new Option("unknown", ""), ...f.categories.map((c) => new Option(c, c)));
+        }
+        input.id = `metadata-${f.name}`;
+        input.dataset.field = f.name;
+        row.append(input);
+        return row;
+      }));
+    }
 
     async function classify(file) {
       if (!file) return;
@@ -31,6 +55,9 @@ extension WebAssets {
       status(`Classifying ${file.name}…`);
       const body = new FormData();
       body.append("image", file, file.name);
+      for (const input of $("metadata-fields").querySelectorAll("[data-field]")) {
+        if (input.value !== "") body.append(input.dataset.field, input.value);
+      }
       const tta = $("tta-input").checked ? 8 : 1;
       try {
         const response = await fetch(`/v1/predict?cam=true&tta=${tta}`, { method: "POST", body });

@@ -29,6 +29,10 @@ extension WebAssets {
           <label class="button secondary" for="camera-input">Take a photo</label>
           <label class="option"><input id="tta-input" type="checkbox"> Average over 8 flipped and rotated views (slower)</label>
         </div>
+        <fieldset id="metadata-form" hidden>
+          <legend>Patient metadata (this model uses it; leave a field empty if unknown)</legend>
+          <div id="metadata-fields" class="metadata-fields"></div>
+        </fieldset>
         <p id="status" role="status" aria-live="polite"></p>
       </section>
       <section id="result" aria-labelledby="result-heading" hidden>

@@ -21,7 +21,7 @@ extension Evaluation {
 
     /// The self-contained HTML report; `thumbnail` returns a JPEG of an image by position.
     public func html(title: String, epochs: [EpochRecord], intendedUse: String, gallery: Int = 12,
-                     thumbnail: (Int) -> Data?) -> String {
+                     members: [(name: String, report: EvaluationReport)] = [], thumbnail: (Int) -> Data?) -> String {
         let k = report.classes.count
         let losses = topLosses(gallery).map { i -> (imageID: String, trueClass: String, predicted: String, confidence: Double,
                                                     thumbnailJPEG: Data?) in
@@ -29,7 +29,9 @@ extension Evaluation {
             let predicted = row.indices.max { row[$0] < row[$1] }! - i * k
             return (imageIDs[i], report.classes[labels[i]], report.classes[predicted], Double(row.max()!), thumbnail(i))
         }
-        return HTMLReport.render(HTMLReport.Input(title: title, report: report, rocCurves: rocCurves(), epochs: epochs,
-                                                  topLosses: losses, intendedUse: intendedUse))
+        var input = HTMLReport.Input(title: title, report: report, rocCurves: rocCurves(), epochs: epochs,
+                                     topLosses: losses, intendedUse: intendedUse)
+        input.members = members
+        return HTMLReport.render(input)
     }
 }

@@ -12,6 +12,8 @@ public struct Evaluation {
     /// Row-major `[images × classes]`.
     public let probabilities: [Float]
     public let skipped: [SkippedImage]
+    /// Metadata values the model's spec did not know (`image: feature=value`), encoded as unknown.
+    public let unknownMetadata: [String]
 
     /// Per-image probabilities in the ISIC 2018 submission layout: `image,MEL,NV,…` with the
     /// model's classes upper-cased, one row per image.
@@ -29,15 +31,16 @@ public struct Evaluation {
 public enum Evaluator {
     /// Evaluates `records` of `dataset` with `predictor` (`tta` 1 or 8 dihedral views).
     /// Unreadable images fail the run unless `skipBadImages`, which leaves them out and lists them.
+    /// A fusion model reads each record's metadata columns through its spec.
     public static func evaluate(_ predictor: Predictor, dataset: Dataset, records: [DatasetRecord], tta: Int,
                                 skipBadImages: Bool, progress: (Int, Int) -> Void = { _, _ in }) throws -> Evaluation {
         let classes = predictor.metadata.classNames
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         var ids: [String] = [], files: [URL] = [], labels: [Int] = [], probabilities: [Float] = []
-        var skipped: [SkippedImage] = []
+        var skipped: [SkippedImage] = [], unknown: [String] = []
         let chunk = max(1, 32 / tta)
         for start in stride(from: 0, to: records.count, by: chunk) {
-            var views: [RGBImage] = []
+            var views: [RGBImage] = [], vectors: [[Float]] = []
             for record in records[start..<min(start + chunk, records.count)] {
                 guard let label = index[record.label] else {
                     throw TrainingError.badRun("image \(record.imageID) has label '\(record.label)', which the model does not know "
@@ -49,15 +52,42 @@ public enum Evaluator {
                     skipped.append(SkippedImage(file: error.file, reason: error.message))
                     continue
                 }
+                if predictor.takesMetadata {
+                    let encoded = try predictor.encodeMetadata(record.metadata)
+                    vectors.append(encoded.vector)
+                    unknown += encoded.unknown.map { "\(record.imageID): \($0)" }
+                }
                 ids.append(record.imageID)
                 files.append(dataset.url(of: record))
                 labels.append(label)
             }
-            for row in try predictor.probabilities(views, tta: tta) { probabilities += row.map { Float($0) } }
+            let rows = try predictor.probabilities(views, metadata: predictor.takesMetadata ? vectors : nil, tta: tta)
+            for row in rows { probabilities += row.map { Float($0) } }
             progress(min(start + chunk, records.count), records.count)
         }
         let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
         return Evaluation(report: report, imageIDs: ids, files: files, labels: labels, probabilities: probabilities,
-                          skipped: skipped)
+                          skipped: skipped, unknownMetadata: unknown)
+    }
+
+    /// Evaluates every member of `ensemble` on `records` (each with its own TTA and pipeline)
+    /// and combines them; the members' own evaluations come back for the side-by-side report.
+    public static func evaluate(_ ensemble: Ensemble, dataset: Dataset, records: [DatasetRecord], skipBadImages: Bool,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> (ensemble: Evaluation, members: [Evaluation]) {
+        let members = try ensemble.members.enumerated().map { index, member in
+            try evaluate(member.predictor, dataset: dataset, records: records, tta: member.tta, skipBadImages: skipBadImages) { done, total in
+                progress(index * total + done, ensemble.members.count * total)
+            }
+        }
+        let first = members[0]
+        for (member, evaluation) in zip(ensemble.members, members) where evaluation.imageIDs != first.imageIDs {
+            throw TrainingError.badRun("\(member.name) could read a different set of images than \(ensemble.members[0].name)")
+        }
+        let k = ensemble.classNames.count
+        let rows = members.map { e in (0..<e.labels.count).map { i in e.probabilities[(i * k)..<((i + 1) * k)].map(Double.init) } }
+        let combined = try ensemble.combine(rows).flatMap { $0.map(Float.init) }
+        let report = EvaluationReport.compute(try EvaluationInput(probabilities: combined, labels: first.labels, classes: ensemble.classNames))
+        return (Evaluation(report: report, imageIDs: first.imageIDs, files: first.files, labels: first.labels, probabilities: combined,
+                           skipped: first.skipped, unknownMetadata: members.flatMap(\.unknownMetadata)), members)
     }
 }

@@ -16,6 +16,8 @@ public enum HTMLReport {
         public var topLosses: [(imageID: String, trueClass: String, predicted: String, confidence: Double, thumbnailJPEG: Data?)]
         /// Shown verbatim in a banner that stays on screen while scrolling, so no plot is read without it.
         public var intendedUse: String
+        /// For an ensemble, each member's own evaluation on the same images, shown beside the ensemble's.
+        public var members: [(name: String, report: EvaluationReport)] = []
 
         public init(
             title: String, report: EvaluationReport,
@@ -45,6 +47,9 @@ public enum HTMLReport {
             section("Calibration", ReliabilitySVG.render(bins: report.reliability)),
             section("Recall and precision per class", PerClassBarsSVG.render(report.perClass)),
         ]
+        if !input.members.isEmpty {
+            sections.insert(section("Ensemble and members", membersTable(report, input.members)), at: 1)
+        }
         if !input.epochs.isEmpty {
             sections.append(section("Training curves", TrainingCurvesSVG.render(input.epochs)))
         }
@@ -70,6 +75,17 @@ public enum HTMLReport {
             </html>
 
             """
+    }
+
+    /// One row per member and one for the ensemble, the headline metrics side by side.
+    private static func membersTable(_ ensemble: EvaluationReport, _ members: [(name: String, report: EvaluationReport)]) -> String {
+        func cell(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "n/a" }
+        let rows = ([("ensemble", ensemble)] + members.map { ($0.name, $0.report) }).map { name, r in
+            "<tr><td>\(htmlEscape(name))</td><td>\(r.images)</td><td>\(cell(r.accuracy))</td><td>\(cell(r.balancedAccuracy))</td>"
+                + "<td>\(cell(r.macroAUC))</td><td>\(cell(r.macroF1))</td></tr>"
+        }
+        return "<table><thead><tr><th>model</th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro AUC</th>"
+            + "<th>macro F1</th></tr></thead><tbody>\(rows.joined())</tbody></table>"
     }
 
     private static func section(_ heading: String, _ content: String) -> String {

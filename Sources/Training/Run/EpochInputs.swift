@@ -30,14 +30,15 @@ struct EpochInputs {
     /// Batches in the whole epoch, including any skipped on resume.
     let count: Int
 
-    /// The next batch: network input (images, or pooled features) and labels; nil at the end.
-    mutating func next() throws -> (inputs: Tensor, labels: [Int])? {
+    /// The next batch: network input (images, or pooled features), labels and the samples'
+    /// positions in the split; nil at the end.
+    mutating func next() throws -> (inputs: Tensor, labels: [Int], samples: [Int])? {
         if let images {
-            return try images.next().map { ($0.images, $0.labels) }
+            return try images.next().map { ($0.images, $0.labels, $0.samples) }
         }
         guard let cache, position < batches.count else { return nil }
         defer { position += 1 }
         let batch = try cache.batch(batches[position])
-        return (batch.features, batch.labels)
+        return (batch.features, batch.labels, batches[position])
     }
 }

@@ -8,6 +8,8 @@ public struct RunSettings: Codable, Sendable {
     public var format: String?
     public var weights: String?
     public var commandLine: [String]
+    /// `train --folds K`: this directory holds K fold runs (`fold-N/`) rather than one run.
+    public var folds: Int?
 
     public init(config: TrainingConfig, dataset: [String], format: String?, weights: String?, commandLine: [String]) {
         self.config = config

@@ -20,6 +20,8 @@ public final class Trainer {
     let optimizer: any Optimizer
     let ema: ExponentialMovingAverage?
     let loss: SoftmaxCrossEntropy
+    /// The train and val splits' encoded metadata, for a fusion model.
+    let metadata: (train: MetadataBatches, validation: MetadataBatches)?
     public private(set) var progress = TrainingProgress()
     /// Frozen features of the train and val splits, when `config.cachesFrozenFeatures`.
     private var cachedFeatures: (train: FeatureCache, validation: FeatureCache)?
@@ -38,24 +40,43 @@ public final class Trainer {
         self.log = log
         let architecture = try Architectures.named(config.architecture)
         let classNames = manifest.classes
-        let model = try architecture.build(classes: classNames.count, head: config.head, seed: config.seed)
+        let trainRecords = try manifest.records(in: "train", of: dataset)
+        let validationRecords = try manifest.records(in: "val", of: dataset)
+        if let settings = config.metadata {
+            let spec = try MetadataSpecBuilder.derive(names: settings.features, from: trainRecords)
+            func batches(_ records: [DatasetRecord]) throws -> MetadataBatches {
+                try MetadataBatches(spec: spec, values: records.map(\.metadata), imageIDs: records.map(\.imageID))
+            }
+            metadata = (try batches(trainRecords), try batches(validationRecords))
+            log("metadata: \(spec.features.map { "\($0.name) (\($0.column), \($0.numeric != nil ? "numeric" : "\($0.categorical!.categories.count) categories"))" }.joined(separator: ", ")) → \(spec.width) inputs")
+            if let unknown = metadata?.validation.unknown, !unknown.isEmpty {
+                log("metadata: \(unknown.count) validation value(s) outside the training split's categories, encoded as unknown: "
+                    + unknown.prefix(5).joined(separator: "; ") + (unknown.count > 5 ? "; …" : ""))
+            }
+        } else {
+            metadata = nil
+        }
+        let fusion = metadata.map { batches in
+            MetadataFusion(inputs: batches.train.spec.width, hidden: config.metadata!.hidden, dropout: config.metadata!.branchDropout)
+        }
+        let model = try architecture.build(classes: classNames.count, head: config.head, fusion: fusion, seed: config.seed)
         if let weights {
-            try model.load(from: SafeTensorsFile(contentsOf: weights), skipping: [architecture.headName])
+            try model.load(from: SafeTensorsFile(contentsOf: weights), skipping: [architecture.headName, MetadataFusion.branchName])
         } else {
             log("warning: no --weights given: \(architecture.name) starts from random initialization, "
                 + "which needs far more data and epochs than transfer learning")
         }
         let index = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
-        func samples(_ split: String) throws -> [LoaderSample] {
-            try manifest.records(in: split, of: dataset).map { record in
+        func samples(_ records: [DatasetRecord]) throws -> [LoaderSample] {
+            try records.map { record in
                 guard let label = index[record.label] else {
                     throw TrainingError.badRun("image \(record.imageID) has label '\(record.label)', not one of \(classNames)")
                 }
                 return LoaderSample(url: dataset.url(of: record), label: label)
             }
         }
-        let train = try samples("train")
-        let validation = try samples("val")
+        let train = try samples(trainRecords)
+        let validation = try samples(validationRecords)
         guard train.count >= config.batchSize, !validation.isEmpty else {
             throw TrainingError.badRun("the split has \(train.count) training and \(validation.count) validation images; "
                                        + "training needs at least one batch (\(config.batchSize)) and one validation image")
@@ -103,14 +124,27 @@ public final class Trainer {
 
     var batchesPerEpoch: Int { train.count / config.batchSize }
 
-    /// The stage training starts from in `epoch`: the head during warmup epochs, then `freeze`.
+    /// The stage training starts from in `epoch`: the head during warmup epochs and during the
+    /// metadata epochs of two-stage fusion, else `freeze`.
     func firstTrainableStage(epoch: Int) -> String {
-        if epoch < config.warmupEpochs { return model.stages.last! }
+        if epoch < config.warmupEpochs || !isImageEpoch(epoch) { return model.stages.last! }
         switch config.freeze {
         case .all: return model.stages.last!
         case .until(let stage): return stage
         case .none: return model.stages[0]
         }
+    }
+
+    /// False in the metadata epochs of `--metadata-stage after-image`; true otherwise.
+    func isImageEpoch(_ epoch: Int) -> Bool {
+        guard case .afterImage(let imageEpochs) = config.metadata?.stage else { return true }
+        return epoch < imageEpochs
+    }
+
+    /// Whether the fusion branch is used in `epoch` (not in the image stage of two-stage fusion).
+    func usesMetadata(epoch: Int) -> Bool {
+        guard case .afterImage(let imageEpochs) = config.metadata?.stage else { return true }
+        return epoch >= imageEpochs
     }
 
     /// Learning rate at the current step: stage base × schedule × plateau reductions.
@@ -155,6 +189,7 @@ public final class Trainer {
         while !progress.finished && progress.epoch < config.epochs {
             let epoch = progress.epoch
             try model.trainFrom(stage: firstTrainableStage(epoch: epoch))
+            model.useMetadata(usesMetadata(epoch: epoch))
             var batches = try EpochInputs(order: sampler.order(epoch: epoch), epoch: epoch, startBatch: progress.batch,
                                           loader: loader, cache: cachedFeatures?.train)
             var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count)
@@ -184,9 +219,10 @@ public final class Trainer {
 
     /// One optimizer step on one batch through `layers` (the whole model, or the head alone on
     /// cached features); returns its loss.
-    private func step(_ batch: (inputs: Tensor, labels: [Int]), through layers: [any Layer], epoch: Int) throws -> Float {
+    private func step(_ batch: (inputs: Tensor, labels: [Int], samples: [Int]), through layers: [any Layer], epoch: Int) throws -> Float {
         optimizer.learningRate = learningRate(epoch: epoch)
         model.reseedDropout(config.seed ^ (UInt64(progress.step) &* 0xD1B5_4A32_D192_ED03))
+        try model.setMetadata(try metadata?.train.tensor(batch.samples, dropout: (config.metadata!.featureDropout, config.seed, epoch)))
         var logits = batch.inputs
         for layer in layers { logits = try layer.forward(logits, mode: .training) }
         let result = try loss(logits: logits, labels: batch.labels)
@@ -210,7 +246,8 @@ public final class Trainer {
     /// Validation, best-model keeping, early stopping, the log row and the epoch checkpoint.
     private func finishEpoch(_ epoch: Int, trainLoss: Double, imagesPerSecond: Double) throws {
         if let ema { try ema.swap(with: model.namedParameters) }
-        let (report, valLoss) = try cachedFeatures.map { try evaluate(cached: $0.validation) } ?? evaluate(validation)
+        let (report, valLoss) = try cachedFeatures.map { try evaluate(cached: $0.validation) }
+            ?? evaluate(validation, metadata: metadata?.validation)
         let metric = try config.monitor.value(in: report, loss: valLoss)
         let improved = config.monitor.improves(metric, on: progress.bestMetric)
         if improved {
@@ -222,6 +259,8 @@ public final class Trainer {
                 validationBalancedAccuracy: report.balancedAccuracy, validationAccuracy: report.accuracy,
                 validationMacroAUC: report.macroAUC, settings: settingsSummary)
             metadata.training?.selectedBy = config.monitor.label
+            metadata.metadataSpec = self.metadata?.train.spec
+            metadata.fusion = model.fusion
             try ModelFile.save(model, metadata: metadata, to: run.bestModel)
             try Data(ModelCard.markdown(metadata, file: run.bestModel.lastPathComponent).utf8)
                 .write(to: run.url.appendingPathComponent("MODEL_CARD.md"), options: .atomic)
@@ -261,8 +300,9 @@ public final class Trainer {
             + "best epoch by validation \(config.monitor.label)"
     }
 
-    /// Metrics and mean loss of the current weights on `samples` (inference mode).
-    func evaluate(_ samples: [LoaderSample]) throws -> (EvaluationReport, Double) {
+    /// Metrics and mean loss of the current weights on `samples` (inference mode), with their
+    /// encoded metadata for a fusion model.
+    func evaluate(_ samples: [LoaderSample], metadata: MetadataBatches?) throws -> (EvaluationReport, Double) {
         var options = DataLoader.Options()
         options.batchSize = config.batchSize
         options.threads = config.loaderThreads
@@ -271,6 +311,7 @@ public final class Trainer {
         var probabilities: [Float] = [], labels: [Int] = []
         var lossSum = 0.0
         while let batch = try batches.next() {
+            try model.setMetadata(try metadata?.tensor(batch.samples))
             let result = try loss(logits: model.forward(batch.images, mode: .inference), labels: batch.labels)
             lossSum += Double(result.loss) * Double(batch.labels.count)
             probabilities += result.probabilities
@@ -286,7 +327,9 @@ public final class Trainer {
         let head = try model.split(after: "avgpool").suffix
         var probabilities: [Float] = [], lossSum = 0.0
         for start in stride(from: 0, to: cached.count, by: config.batchSize) {
-            let batch = try cached.batch(Array(start..<min(start + config.batchSize, cached.count)))
+            let positions = Array(start..<min(start + config.batchSize, cached.count))
+            let batch = try cached.batch(positions)
+            try model.setMetadata(try metadata?.validation.tensor(positions))
             var logits = batch.features
             for layer in head { logits = try layer.forward(logits, mode: .inference) }
             let result = try loss(logits: logits, labels: batch.labels)

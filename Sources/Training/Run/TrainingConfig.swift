@@ -61,6 +61,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var keepCheckpoints = 2
     /// Allows `cachesFrozenFeatures`.
     public var featureCache = true
+    /// Patient metadata fused with the image features; nil trains on images alone.
+    public var metadata: MetadataTraining?
 
     public init() {}
 
@@ -86,6 +88,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require(loaderThreads >= 1 && keepCheckpoints >= 1, "loader threads and kept checkpoints must be at least 1")
         try require(imageSize.map { $0 >= 32 } ?? true, "image size must be at least 32")
         try augmentation.validate()
+        try metadata?.validate(epochs: epochs)
     }
 }
 

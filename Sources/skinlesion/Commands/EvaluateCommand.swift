@@ -12,7 +12,7 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Score a model on a split: accuracy, balanced accuracy, per-class metrics, AUC, calibration."
     )
 
-    @Option(help: "Model file (best.safetensors of a run).") var model: String
+    @OptionGroup var model: ModelSelection
     @OptionGroup var selection: SplitSelection
     @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views.") var tta = 1
     @Option(help: "Directory for report.json, predictions.csv and report.html.") var output: String?
@@ -20,11 +20,25 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() throws {
-        let modelURL = URL(fileURLWithPath: model)
-        let predictor = try Predictor(modelFile: modelURL)
+        let modelURL = model.primaryModel
+        let ensemble = try model.loadEnsemble(tta: tta)
+        let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL)
         let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "test")
-        FileHandle.standardError.write(Data("evaluate: \(records.count) images (\(description)), tta \(tta)\n".utf8))
-        let evaluation = try Evaluator.evaluate(predictor, dataset: dataset, records: records, tta: tta, skipBadImages: skipBadImages)
+        let who = ensemble.map { "ensemble of \($0.members.count) (\($0.combination.rawValue))" } ?? "tta \(tta)"
+        FileHandle.standardError.write(Data("evaluate: \(records.count) images (\(description)), \(who)\n".utf8))
+        let evaluation: Evaluation, members: [(name: String, report: EvaluationReport)]
+        if let ensemble {
+            let result = try Evaluator.evaluate(ensemble, dataset: dataset, records: records, skipBadImages: skipBadImages)
+            evaluation = result.ensemble
+            members = zip(ensemble.members, result.members).map { ($0.name, $1.report) }
+        } else {
+            evaluation = try Evaluator.evaluate(predictor, dataset: dataset, records: records, tta: tta, skipBadImages: skipBadImages)
+            members = []
+        }
+        if !evaluation.unknownMetadata.isEmpty {
+            FileHandle.standardError.write(Data(("note: metadata outside the model's categories, encoded as unknown: "
+                + evaluation.unknownMetadata.prefix(10).joined(separator: "; ") + "\n").utf8))
+        }
         for skipped in evaluation.skipped { FileHandle.standardError.write(Data("skipped \(skipped.file): \(skipped.reason)\n".utf8)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -33,10 +47,14 @@ struct EvaluateCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try reportJSON.write(to: directory.appendingPathComponent("report.json"), options: .atomic)
+            if !members.isEmpty {
+                let perMember = Dictionary(uniqueKeysWithValues: members.map { ($0.name, $0.report) })
+                try encoder.encode(perMember).write(to: directory.appendingPathComponent("members.json"), options: .atomic)
+            }
             try Data(evaluation.isicCSV().utf8).write(to: directory.appendingPathComponent("predictions.csv"), options: .atomic)
             let run = RunDirectory(modelURL.deletingLastPathComponent())
             let html = evaluation.html(title: "\(predictor.metadata.architecture) — \(description)", epochs: EpochRecord.read(from: run),
-                                       intendedUse: predictor.metadata.intendedUse) { i in
+                                       intendedUse: predictor.metadata.intendedUse, members: members) { i in
                 guard let image = try? ImageDecoder.decode(contentsOf: evaluation.files[i], minimumSize: (96, 96)) else { return nil }
                 return try? JPEGEncoder.encode(Resize.shorterSideThenCenterCrop(image, size: 96))
             }
@@ -46,8 +64,21 @@ struct EvaluateCommand: ParsableCommand {
             print(String(decoding: reportJSON, as: UTF8.self))
         } else {
             print(summary(evaluation.report))
+            if !members.isEmpty { print(membersTable(evaluation.report, members)) }
         }
         FileHandle.standardError.write(Data("note: \(predictor.metadata.intendedUse)\n".utf8))
+    }
+
+    /// The ensemble and each member on the same images, side by side.
+    private func membersTable(_ ensemble: EvaluationReport, _ members: [(name: String, report: EvaluationReport)]) -> String {
+        func auc(_ r: EvaluationReport) -> String { r.macroAUC.map { String(format: "%.4f", $0) } ?? "n/a" }
+        var lines = ["", "model                                     accuracy  balanced  macro AUC  macro F1"]
+        for (name, r) in [("ensemble", ensemble)] + members {
+            let shown = name.count > 40 ? "…" + name.suffix(39) : name
+            lines.append(shown.padding(toLength: 42, withPad: " ", startingAt: 0)
+                         + String(format: "%8.4f  %8.4f  %9@  %8.4f", r.accuracy, r.balancedAccuracy, auc(r), r.macroF1))
+        }
+        return lines.joined(separator: "\n")
     }
 
     private func summary(_ r: EvaluationReport) -> String {

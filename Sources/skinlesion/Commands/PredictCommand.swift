@@ -20,9 +20,14 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Print JSON (one object per image).") var json = false
     @Option(help: "Write a Grad-CAM heatmap of the top class, blended over the image, to this PNG (single image only).")
     var cam: String?
+    @Option(help: "Patient metadata for a model that fuses it, e.g. age=55,sex=male,site=back (an empty value means missing).")
+    var metadata: String?
+    @Option(help: "For a folder: a dataset (root or CSV) whose metadata columns go with the images, matched by image id.")
+    var metadataFrom: String?
 
     func validate() throws {
         if cam != nil, image == nil { throw ValidationError("--cam needs --image with one image file") }
+        if metadata != nil, metadataFrom != nil { throw ValidationError("give --metadata (one image) or --metadata-from (a folder), not both") }
         guard tta == 1 || tta == 8 else { throw ValidationError("--tta must be 1 or 8, got \(tta)") }
         guard (0...1).contains(lowConfidence) else { throw ValidationError("--low-confidence must be in [0, 1]") }
     }
@@ -37,29 +42,66 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("no file or folder at \(image)")
         }
         if isDirectory.boolValue { return try folder(URL(fileURLWithPath: image), predictor) }
+        guard metadataFrom == nil else { throw ValidationError("--metadata-from goes with a folder; for one image give --metadata") }
         let url = URL(fileURLWithPath: image)
-        let prediction = try predictor.predict(url, tta: tta)
+        let values = try typedMetadata(predictor)
+        let prediction = try predictor.predict(url, metadata: values, tta: tta)
         try show(prediction)
-        if let cam { try writeCAM(url, classIndex: prediction.classes.firstIndex(of: prediction.top)!, predictor, to: cam) }
+        if let cam {
+            try writeCAM(url, metadata: values, classIndex: prediction.classes.firstIndex(of: prediction.top)!, predictor, to: cam)
+        }
+    }
+
+    /// `--metadata` parsed against the model's spec; a fusion model without it gets every field missing, and says so.
+    private func typedMetadata(_ predictor: Predictor) throws -> [String: String] {
+        guard let spec = predictor.metadata.metadataSpec else {
+            if metadata != nil || metadataFrom != nil { throw ValidationError("this model was trained without patient metadata; drop --metadata") }
+            return [:]
+        }
+        guard let metadata else {
+            note("this model fuses patient metadata (\(spec.names.joined(separator: ", "))); without --metadata every field is missing")
+            return [:]
+        }
+        return try spec.parse(assignments: metadata)
+    }
+
+    /// Each image id's metadata from `--metadata-from`, for folder predictions.
+    private func datasetMetadata(_ predictor: Predictor) throws -> [String: [String: String]]? {
+        guard let metadataFrom else {
+            if predictor.takesMetadata { note("this model fuses patient metadata: without --metadata-from every field is missing") }
+            return nil
+        }
+        guard predictor.takesMetadata else { throw ValidationError("this model was trained without patient metadata; drop --metadata-from") }
+        let dataset = try DatasetLoader.load(merging: [URL(fileURLWithPath: metadataFrom)], options: DatasetOptions())
+        return Dictionary(dataset.records.map { ($0.imageID, $0.metadata) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func note(_ text: String) { FileHandle.standardError.write(Data("note: \(text)\n".utf8)) }
+
+    private func reportUnknown(_ p: Prediction) {
+        if let unknown = p.unknownMetadata { note("\(p.image): not in the model's categories, encoded as unknown: \(unknown.joined(separator: ", "))") }
     }
 
     /// Grad-CAM (Selvaraju et al. 2017) at the backbone's own target layer, over the view the
     /// network saw.
-    private func writeCAM(_ url: URL, classIndex: Int, _ predictor: Predictor, to path: String) throws {
-        let overlay = try predictor.camOverlay(of: predictor.view(of: url), classIndex: classIndex)
+    private func writeCAM(_ url: URL, metadata values: [String: String], classIndex: Int, _ predictor: Predictor, to path: String) throws {
+        let vector = predictor.takesMetadata ? try predictor.encodeMetadata(values).vector : nil
+        let overlay = try predictor.camOverlay(of: predictor.view(of: url), over: ImageDecoder.decode(contentsOf: url),
+                                               metadata: vector, classIndex: classIndex)
         try PNGEncoder.encode(overlay).write(to: URL(fileURLWithPath: path), options: .atomic)
         FileHandle.standardError.write(Data("Grad-CAM (\(predictor.model.architecture.camLayer)) written to \(path)\n".utf8))
     }
 
     /// Reads one path per line until end of input; a bad path is reported and the prompt goes on.
     private func prompt(_ predictor: Predictor) throws {
+        let values = try typedMetadata(predictor)
         while true {
             FileHandle.standardError.write(Data("image path (end of input to quit)> ".utf8))
             guard let line = readLine() else { break }
             let path = line.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
             guard !path.isEmpty else { continue }
             do {
-                try show(predictor.predict(URL(fileURLWithPath: path), tta: tta))
+                try show(predictor.predict(URL(fileURLWithPath: path), metadata: values, tta: tta))
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             }
@@ -71,10 +113,14 @@ struct PredictCommand: ParsableCommand {
         let extensions: Set<String> = ["jpg", "jpeg", "png"]
         let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
             .filter { extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
+        let metadataByID = try datasetMetadata(predictor)
         print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames))
         for file in files {
             do {
-                let p = try predictor.predict(file, tta: tta)
+                let id = file.deletingPathExtension().lastPathComponent
+                if let metadataByID, metadataByID[id] == nil { note("\(file.path): no row for \(id) in --metadata-from; every field is missing") }
+                let p = try predictor.predict(file, metadata: metadataByID?[id] ?? [:], tta: tta)
+                reportUnknown(p)
                 print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
                                      + p.probabilities.map { String(format: "%.6f", $0) }))
             } catch {
@@ -84,6 +130,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     private func show(_ p: Prediction) throws {
+        reportUnknown(p)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -65,6 +65,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "With --freeze all and --augment none, compute the frozen features once and train the head on them.")
     var featureCache = true
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var metadata: MetadataArguments
 
     @Option(help: "Run directory to write (config, split, logs, best model, checkpoints).")
     var output: String?
@@ -72,9 +73,17 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue the stopped run in this directory exactly where it stopped.")
     var resume: String?
 
+    @Option(help: "Cross-validation: one model per lesion-grouped fold, in fold-N/ run directories under --output, then out-of-fold predictions, mean ± sd metrics and an ensemble.json.")
+    var folds: Int?
+
+    @Option(help: "With --folds (or --resume of a cross-validation): train only this fold (0-based), e.g. one process per fold.")
+    var fold: Int?
+
     func validate() throws {
         guard (resume == nil) != (output == nil) else { throw ValidationError("give either --output DIR for a new run or --resume DIR") }
         if resume == nil && datasets.isEmpty { throw ValidationError("--dataset is required for a new run") }
+        if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
+        if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
     }
 
     func run() throws {
@@ -90,8 +99,10 @@ struct TrainCommand: ParsableCommand {
             guard run.existingCheckpoints().isEmpty else {
                 throw ValidationError("\(run.url.path) already holds a run; use --resume \(run.url.path) or another --output")
             }
-            settings = RunSettings(config: try makeConfig(), dataset: datasets, format: format?.rawValue, weights: weights,
-                                   commandLine: CommandLine.arguments)
+            var fresh = RunSettings(config: try makeConfig(), dataset: datasets, format: format?.rawValue, weights: weights,
+                                    commandLine: CommandLine.arguments)
+            fresh.folds = folds
+            settings = fresh
             try run.create()
             try settings.write(to: run)
             try Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8)
@@ -103,6 +114,9 @@ struct TrainCommand: ParsableCommand {
         let manifest: SplitManifest
         if FileManager.default.fileExists(atPath: run.split.path) {
             manifest = try SplitManifest.read(from: run.split)
+        } else if let k = settings.folds {
+            manifest = try Splitter.kFold(dataset, k: k, groupBy: .lesion, seed: settings.config.seed)
+            try manifest.write(to: run.split)
         } else if let split {
             manifest = try SplitManifest.read(from: URL(fileURLWithPath: split))
             try manifest.write(to: run.split)
@@ -110,11 +124,46 @@ struct TrainCommand: ParsableCommand {
             manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
+        if let k = settings.folds { return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, log: log) }
+        guard fold == nil else { throw ValidationError("--fold goes with --folds") }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
                                   weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
         let progress = try trainer.fit()
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
+    }
+
+    /// Each fold (or only `--fold`) as a normal run in `fold-N/`, resumed where it stopped; once
+    /// every fold has its best model, the out-of-fold summary and the fold ensemble.
+    private func crossValidate(_ k: Int, root: RunDirectory, settings: RunSettings, dataset: Dataset, folds: SplitManifest,
+                               log: @escaping (String) -> Void) throws {
+        if let fold, !(0..<k).contains(fold) { throw ValidationError("--fold must be in 0...\(k - 1), got \(fold)") }
+        for index in fold.map({ [$0] }) ?? Array(0..<k) {
+            let run = CrossValidation.runDirectory(root.url, fold: index)
+            let manifest = try CrossValidation.manifest(folds, fold: index)
+            if !FileManager.default.fileExists(atPath: run.config.path) {
+                try run.create()
+                var single = settings
+                single.folds = nil
+                try single.write(to: run)
+                try manifest.write(to: run.split)
+            }
+            log("fold \(index + 1)/\(k): \(run.url.path)")
+            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
+                                      weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+            try trainer.fit()
+        }
+        let missing = (0..<k).filter { !FileManager.default.fileExists(atPath: CrossValidation.runDirectory(root.url, fold: $0).bestModel.path) }
+        guard missing.isEmpty else {
+            print("fold \(fold.map { "\($0)" } ?? "") done; folds \(missing.map(String.init).joined(separator: ", ")) still to train "
+                  + "(then `train --resume \(root.url.path)` writes the summary)")
+            return
+        }
+        let summary = try CrossValidation.summarize(root: root.url, folds: folds, dataset: dataset)
+        print("\(k)-fold cross-validation, \(summary.images) out-of-fold images: accuracy \(summary.accuracy.formatted), "
+              + "balanced accuracy \(summary.balancedAccuracy.formatted), macro AUC \(summary.macroAUC?.formatted ?? "n/a"); "
+              + "pooled out-of-fold balanced accuracy \(String(format: "%.4f", summary.pooledBalancedAccuracy))")
+        print("wrote \(root.url.path)/oof.csv, cv.json and ensemble.json (evaluate --ensemble \(root.url.path)/ensemble.json)")
     }
 
     private func makeConfig() throws -> TrainingConfig {
@@ -159,6 +208,7 @@ struct TrainCommand: ParsableCommand {
         config.seed = seed
         config.checkpointEverySteps = checkpointEvery
         config.loaderThreads = loaderThreads
+        config.metadata = try metadata.config(epochs: epochs)
         do { try config.validate() } catch { throw ValidationError("\(error)") }
         _ = try Architectures.named(arch)
         return config

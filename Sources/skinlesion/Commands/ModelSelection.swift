@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+/// One model, several (`--model A --model B`), or an `ensemble.json` manifest.
+struct ModelSelection: ParsableArguments {
+    @Option(name: .customLong("model"), parsing: .singleValue, help: "Model file; repeat for an equal-weight ensemble.")
+    var models: [String] = []
+
+    @Option(help: "Ensemble manifest (members, weights, TTA, combination), e.g. the ensemble.json of `train --folds`.")
+    var ensemble: String?
+
+    @Option(help: "How --model ensembles combine: mean, geometric or rank.")
+    var combination = EnsembleManifest.Combination.mean
+
+    func validate() throws {
+        guard models.isEmpty != (ensemble == nil) else { throw ValidationError("give --model FILE (one or more) or --ensemble FILE") }
+    }
+
+    /// The first (or only) model file, whose run directory holds the split manifest and epoch log.
+    var primaryModel: URL {
+        if let ensemble {
+            let manifestURL = URL(fileURLWithPath: ensemble)
+            let first = (try? EnsembleManifest.read(from: manifestURL))?.members.first?.model ?? ""
+            return first.hasPrefix("/") ? URL(fileURLWithPath: first) : manifestURL.deletingLastPathComponent().appendingPathComponent(first)
+        }
+        return URL(fileURLWithPath: models[0])
+    }
+
+    /// Nil for a single `--model` (the plain predictor path, byte for byte as before ensembles).
+    func loadEnsemble(tta: Int) throws -> Ensemble? {
+        if let ensemble {
+            let url = URL(fileURLWithPath: ensemble)
+            return try Ensemble(manifest: EnsembleManifest.read(from: url), relativeTo: url.deletingLastPathComponent())
+        }
+        guard models.count > 1 else { return nil }
+        let manifest = EnsembleManifest(members: models.map { EnsembleManifest.Member(model: $0, tta: tta) }, combination: combination)
+        return try Ensemble(manifest: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+    }
+}
+
+extension EnsembleManifest.Combination: ExpressibleByArgument {}
