@@ -63,8 +63,8 @@ public enum KerasImporter {
                 throw KerasImportError(file: file.file, "the model has a second input '\(branch.name)' "
                                        + "(\(branch.width.map { "\($0) values" } ?? "a vector")) whose branch joins the image "
                                        + "features: a metadata-fusion model. A Keras file does not record how its metadata "
-                                       + "vector was encoded: give the spec that does (--metadata-spec FILE, the JSON "
-                                       + "`train --metadata` writes)")
+                                       + "vector was encoded: give the spec that does (--metadata-spec FILE: a MetadataSpec, the "
+                                       + "JSON `train --metadata` stores in its model files)")
             }
             guard branch.width == nil || branch.width == inputs else {
                 throw KerasImportError(file: file.file, "the metadata spec encodes \(inputs) values, the model's input "

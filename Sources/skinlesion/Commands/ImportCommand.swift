@@ -30,7 +30,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Architecture the Keras model is (see `skinlesion models`).") var arch: String
     @Option(help: "Class names in output order, comma-separated (default: class0, class1, …).") var classes: String?
     @Option(help: "Where to write the SkinLesion model (.safetensors).") var output: String
-    @Option(help: ArgumentHelp("For a model with a second, metadata input: the metadata spec (JSON, as `train --metadata` writes it) that says how raw age, sex, site … become its vector.", valueName: "file"))
+    @Option(help: ArgumentHelp("For a model with a second, metadata input: the metadata spec (JSON, the MetadataSpec `train --metadata` stores in its model files) that says how raw age, sex, site … become its vector.", valueName: "file"))
     var metadataSpec: String?
 
     func run() throws {
