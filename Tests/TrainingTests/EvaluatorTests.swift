@@ -30,7 +30,7 @@ final class EvaluatorTests: XCTestCase {
         config.batchSize = 8
         config.freeze = .all
         let run = RunDirectory(directory)
-        try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: weights, log: { _ in }).fit()
+        try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: StateDict(SafeTensorsFile(contentsOf: weights)), log: { _ in }).fit()
 
         let predictor = try Predictor(modelFile: run.bestModel)
         XCTAssertEqual(predictor.metadata.inputSize, 64, "the model file records the size it was trained at")

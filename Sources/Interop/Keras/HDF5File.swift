@@ -3,15 +3,7 @@ import Foundation
 
 /// What went wrong reading a Keras file, with the file and the place inside it (a layer, a
 /// weight, an HDF5 path), because a user converting a model needs to know which part did not fit.
-public struct KerasImportError: Error, CustomStringConvertible {
-    public let file: String
-    public let message: String
-    public init(file: String, _ message: String) {
-        self.file = file
-        self.message = message
-    }
-    public var description: String { "\(file): \(message)" }
-}
+public typealias KerasImportError = WeightFileError
 
 /// A read-only HDF5 file, opened from disk or from bytes in memory (the `model.weights.h5`
 /// inside a `.keras` zip). Only what Keras weight files use is wrapped: groups, string

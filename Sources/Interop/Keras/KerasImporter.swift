@@ -32,15 +32,30 @@ public enum KerasImporter {
         try convert(KerasWeightFile(contentsOf: url), architecture: architecture, metadataInputs: metadataInputs)
     }
 
-    public static func convert(_ file: KerasWeightFile, architecture: Architecture, metadataInputs: Int? = nil) throws -> Result {
+    /// The backbone's Keras layers: everything the mapping puts outside the head; the head is
+    /// whatever Dense/BatchNormalization layers are left, Keras's `predictions` or the user's own.
+    static func backboneMapping(_ architecture: Architecture, file: String) throws -> [KerasLayer] {
         guard let mapping = architecture.kerasLayers else {
-            throw KerasImportError(file: file.file, "\(architecture.name) has no Keras counterpart to import from "
+            throw KerasImportError(file: file, "\(architecture.name) has no Keras counterpart to import from "
                                    + "(Keras architectures: \(Architectures.all.filter { $0.kerasLayers != nil }.map(\.name).joined(separator: ", ")))")
         }
-        // The backbone is everything the mapping puts outside the head; the head is whatever
-        // Dense/BatchNormalization layers are left, Keras's `predictions` or the user's own.
         let headPrefix = architecture.headName + "."
-        let backbone = mapping.filter { !$0.weights.allSatisfy { $0.name.hasPrefix(headPrefix) } }
+        return mapping.filter { !$0.weights.allSatisfy { $0.name.hasPrefix(headPrefix) } }
+    }
+
+    /// The backbone's weights alone, for `train --weights`, which never takes a file's head:
+    /// Keras Applications' `include_top=False` files have none, and a user's head need not be
+    /// one SkinLesion computes. Counters (`num_batches_tracked`) are not in Keras files.
+    public static func backbone(_ file: KerasWeightFile, architecture: Architecture) throws -> StateDict {
+        let matching = try KerasLayerMatching(file: file, mapping: backboneMapping(architecture, file: file.file))
+        let model = try architecture.build(classes: 2, head: .linear)
+        let assigned = try assign(matching.pairs.map { ($0.keras, $0.ours, Float?.none) }, to: model, file: file)
+        let state = StateDict(source: file.file, layer: model)
+        return StateDict(source: file.file, entries: state.entries.filter { assigned.contains($0.key) })
+    }
+
+    public static func convert(_ file: KerasWeightFile, architecture: Architecture, metadataInputs: Int? = nil) throws -> Result {
+        let backbone = try backboneMapping(architecture, file: file.file)
         // A saved model's configuration is checked first: a model that computes something
         // else is refused for what it computes, whatever its weights look like.
         let plan = try file.modelConfig.map {
@@ -80,9 +95,25 @@ public enum KerasImporter {
         let head = try KerasHead(layers: unclaimed, featureChannels: architecture.featureChannels,
                                  headName: architecture.headName, plan: plan?.head, metadata: metadata, file: file.file)
         let model = try architecture.build(classes: head.classes, head: head.config, fusion: head.fusion)
+        let assigned = try assign(matching.pairs.map { ($0.keras, $0.ours, Float?.none) } + head.assignments, to: model, file: file)
+        let missing = model.namedParameters.filter { $0.parameter.kind != .counter && !assigned.contains($0.name) }
+        guard missing.isEmpty else {
+            throw KerasImportError(file: file.file, "no Keras weights for \(missing.map(\.name).joined(separator: ", "))")
+        }
+        let preprocessing = try plan?.preprocessing(statistics: statistics, file: file.file)
+        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count + statistics.count,
+                      headChecked: plan != nil, inputSize: plan?.inputSize ?? architecture.inputSize,
+                      preprocessing: preprocessing ?? architecture.preprocessing, inputSizeFromFile: plan?.inputSize != nil)
+    }
+
+    /// Converts each Keras layer's arrays into the parameters it maps to, layouts exactly;
+    /// returns the names assigned.
+    private static func assign(_ pairs: [(keras: KerasWeightFile.Layer, ours: KerasLayer, epsilon: Float?)],
+                               to model: Classifier, file: KerasWeightFile) throws -> Set<String> {
+        let architecture = model.architecture
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter) })
         var assigned = Set<String>()
-        for (keras, ours, epsilon) in matching.pairs.map({ ($0.keras, $0.ours, Float?.none) }) + head.assignments {
+        for (keras, ours, epsilon) in pairs {
             guard keras.arrays.count == ours.weights.count else {
                 throw KerasImportError(file: file.file, "Keras layer '\(keras.name)' has \(keras.arrays.count) arrays "
                                        + "\(keras.arrays.map(\.shape)), \(architecture.name) expects \(ours.weights.count) "
@@ -108,13 +139,6 @@ public enum KerasImporter {
                 assigned.insert(weight.name)
             }
         }
-        let missing = model.namedParameters.filter { $0.parameter.kind != .counter && !assigned.contains($0.name) }
-        guard missing.isEmpty else {
-            throw KerasImportError(file: file.file, "no Keras weights for \(missing.map(\.name).joined(separator: ", "))")
-        }
-        let preprocessing = try plan?.preprocessing(statistics: statistics, file: file.file)
-        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count + statistics.count,
-                      headChecked: plan != nil, inputSize: plan?.inputSize ?? architecture.inputSize,
-                      preprocessing: preprocessing ?? architecture.preprocessing, inputSizeFromFile: plan?.inputSize != nil)
+        return assigned
     }
 }

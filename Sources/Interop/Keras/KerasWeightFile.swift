@@ -46,13 +46,12 @@ public struct KerasWeightFile {
     public init(contentsOf url: URL) throws {
         file = url.lastPathComponent
         let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 4)) ?? nil
-        if let head, [UInt8](head) == StoredZip.signature {
-            let archive = try Data(contentsOf: url, options: .alwaysMapped)
-            let member = try StoredZip.member("model.weights.h5", in: archive, file: file)
-            let hdf5 = try HDF5File(bytes: member, name: "\(file)/model.weights.h5")
+        if let head, [UInt8](head) == ZipArchive.signature {
+            let archive = try ZipArchive(url: url)
+            let hdf5 = try HDF5File(bytes: archive.data("model.weights.h5"), name: "\(file)/model.weights.h5")
             format = .keras3Archive
             layers = try Self.keras3Layers(hdf5.root)
-            modelConfig = try StoredZip.member("config.json", in: archive, file: file)
+            modelConfig = try archive.data("config.json")
             return
         }
         let hdf5 = try HDF5File(contentsOf: url)

@@ -39,6 +39,10 @@ public struct Preprocessing: Codable, Sendable, Equatable {
                              std: scale.map { Float(1 / ($0 * 255)) })
     }
 
+    /// Whether the network's input planes are blue, green, red (Keras's caffe mode) rather
+    /// than red, green, blue; `mean` and `std` are in RGB order either way.
+    public var reversesChannels: Bool { mode == Self.caffe.mode }
+
     public var summary: String {
         "\(mode): mean \(mean.map { "\($0)" }.joined(separator: ",")) std \(std.map { "\($0)" }.joined(separator: ","))"
     }
@@ -83,6 +87,17 @@ public struct Architecture: Sendable {
     }
 }
 
+extension Architecture {
+    /// An EfficientNet-Lite at its own resolution, with lukemelas/EfficientNet-PyTorch's names.
+    static func efficientNetLite(_ name: String, _ config: EfficientNetConfig) -> Architecture {
+        let variant = name.replacingOccurrences(of: "efficientnet-lite", with: "EfficientNet-Lite")
+        return Architecture(name: name, summary: "\(variant) (lukemelas names)", inputSize: config.inputSize,
+                            preprocessing: .tfLite, camLayer: "_conv_head", headName: "_fc",
+                            countsRunningStatistics: false, featureChannels: config.head,
+                            makeBackbone: { try config.makeBackbone() })
+    }
+}
+
 /// Every architecture SkinLesion can build, by the name `--arch` takes.
 public enum Architectures {
     public static let all: [Architecture] = [
@@ -95,10 +110,9 @@ public enum Architectures {
                      countsRunningStatistics: true, featureChannels: ResNetConfig.kerasResNet50.featureChannels,
                      makeBackbone: { try ResNetConfig.kerasResNet50.makeBackbone() },
                      kerasTable: { ResNetConfig.kerasResNet50.kerasLayers(head: $0) }, kerasFeatureLayer: "conv5_block3_out"),
-        Architecture(name: "efficientnet-lite0", summary: "EfficientNet-Lite0 (lukemelas names)", inputSize: 224,
-                     preprocessing: .tfLite, camLayer: "_conv_head", headName: "_fc",
-                     countsRunningStatistics: false, featureChannels: EfficientNetConfig.lite0.head,
-                     makeBackbone: { try EfficientNetConfig.lite0.makeBackbone() }),
+        .efficientNetLite("efficientnet-lite0", .lite0),
+        .efficientNetLite("efficientnet-lite1", .lite1),
+        .efficientNetLite("efficientnet-lite2", .lite2),
         Architecture(name: "vgg19", summary: "VGG19 with its fully connected top (Keras topology, torchvision names)",
                      inputSize: 224, preprocessing: .caffe, camLayer: "features.34", headName: "classifier.6",
                      countsRunningStatistics: true, poolsFeatures: false, featureChannels: VGGConfig.vgg19.featureChannels,

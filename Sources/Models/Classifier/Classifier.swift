@@ -11,7 +11,8 @@ public final class Classifier: Layer {
     public let head: HeadConfig
     /// The patient-metadata branch, when the model fuses metadata with the image.
     public let fusion: MetadataFusion?
-    let network: Sequential
+    /// The modules in order: backbone, pooling, head (exporters walk it).
+    package let network: Sequential
     private let fusionHead: MetadataFusionHead?
     /// Names of the modules that can be the first trainable one, bottom to top.
     public let stages: [String]

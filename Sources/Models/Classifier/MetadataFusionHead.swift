@@ -11,9 +11,9 @@ import NeuralNet
 public final class MetadataFusionHead: Layer {
     public let fusion: MetadataFusion
     public let headName: String
-    let branch: Sequential
-    let head: any Layer
-    let imageFeatures: Int
+    package let branch: Sequential
+    package let head: any Layer
+    package let imageFeatures: Int
     private let concat = Concat()
     /// `[N, fusion.inputs]`, consumed by the next forward.
     var metadata: Tensor?

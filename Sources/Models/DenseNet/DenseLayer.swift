@@ -4,11 +4,11 @@ import NeuralNet
 /// (growth channels), whose output is concatenated after the layer's input, so every layer
 /// sees all earlier feature maps. torchvision's `_DenseLayer` names (`norm1`, `conv1`,
 /// `norm2`, `conv2`); Keras's `conv_block` (`_0_bn`, `_1_conv`, `_1_bn`, `_2_conv`).
-final class DenseLayer: Layer {
-    let norm1: BatchNorm
-    let preactivation = Activation(.relu)
-    let bottleneck: ConvBN
-    let conv2: Conv2D
+package final class DenseLayer: Layer {
+    package let norm1: BatchNorm
+    package let preactivation = Activation(.relu)
+    package let bottleneck: ConvBN
+    package let conv2: Conv2D
     private let concat = Concat()
 
     init(inChannels: Int, growth: Int, bottleneckWidth: Int, epsilon: Float, momentum: Float) throws {
@@ -19,12 +19,12 @@ final class DenseLayer: Layer {
         conv2 = try Conv2D(bottleneckWidth, growth, kernel: 3, padding: 1)
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         norm1.namedParameters.map { ("norm1." + $0.name, $0.parameter) } + bottleneck.namedParameters
             + conv2.namedParameters.map { ("conv2." + $0.name, $0.parameter) }
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let preactivated = try preactivation.forward(norm1.forward(x, mode: mode), mode: mode)
         let new = try conv2.forward(bottleneck.forward(preactivated, mode: mode), mode: mode)
         return try concat.forward([x, new], mode: mode)
@@ -32,7 +32,7 @@ final class DenseLayer: Layer {
 
     /// The output gradient splits into the input's slice, which passes straight through, and
     /// the new features' slice, which goes back through the layer; the two meet at the input.
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let slices = try concat.backward(dy)
         let dPreactivated = try bottleneck.backward(conv2.backward(slices[1], needsInputGradient: true)!, needsInputGradient: true)!
         let dInput = try norm1.backward(preactivation.backward(dPreactivated, needsInputGradient: true)!,

@@ -4,11 +4,11 @@ import NeuralNet
 /// 1×1 expand → k×k depthwise (carrying the stride) → 1×1 project, with an identity shortcut
 /// when shape is kept. Names follow lukemelas/EfficientNet-PyTorch (`_expand_conv`, `_bn0`,
 /// `_depthwise_conv`, `_bn1`, `_project_conv`, `_bn2`).
-final class MBConv: Layer {
-    let expand: ConvBN?
-    let depthwise: ConvBN
-    let project: ConvBN
-    let residual: Bool
+package final class MBConv: Layer {
+    package let expand: ConvBN?
+    package let depthwise: ConvBN
+    package let project: ConvBN
+    package let residual: Bool
 
     init(_ spec: EfficientNetConfig.Block, inChannels: Int, outChannels: Int, stride: Int, inputSize: Int,
          epsilon: Float, momentum: Float) throws {
@@ -26,17 +26,17 @@ final class MBConv: Layer {
         residual = stride == 1 && inChannels == outChannels
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         (expand?.namedParameters ?? []) + depthwise.namedParameters + project.namedParameters
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let expanded = try expand?.forward(x, mode: mode) ?? x
         let spread = try depthwise.forward(expanded, mode: mode)
         return try project.forward(spread, adding: residual ? x : nil, mode: mode)
     }
 
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let (dSpread, dShortcut) = try project.backwardWithResidual(dy, needsInputGradient: true)
         let needsExpandedGradient = expand != nil || needsInputGradient
         let dExpanded = try depthwise.backward(dSpread!, needsInputGradient: needsExpandedGradient)

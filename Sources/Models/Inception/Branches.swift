@@ -6,25 +6,25 @@ import NeuralNet
 ///
 /// Backward hands each branch its channel slice of the gradient and sums the gradients they
 /// return for the shared input.
-final class Branches: Layer {
-    let branches: [(name: String, layer: any Layer)]
+package final class Branches: Layer {
+    package let branches: [(name: String, layer: any Layer)]
     private let concat = Concat()
 
     init(_ branches: [(String, any Layer)]) {
         self.branches = branches.map { (name: $0.0, layer: $0.1) }
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         branches.flatMap { branch in
             branch.layer.namedParameters.map { (branch.name.isEmpty ? $0.name : branch.name + "." + $0.name, $0.parameter) }
         }
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         try concat.forward(branches.map { try $0.layer.forward(x, mode: mode) }, mode: mode)
     }
 
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let slices = try concat.backward(dy)
         var sum: Tensor?
         for (branch, slice) in zip(branches, slices) {

@@ -3,13 +3,13 @@ import NeuralNet
 /// The ResNet bottleneck: 1×1 reduce → 3×3 → 1×1 expand, plus the shortcut (identity, or
 /// 1×1 conv + BN when the shape changes), then ReLU. The stride sits on the 3×3
 /// (torchvision's v1.5) or on the 1×1 reduce (Keras's v1), as `ResNetConfig` says.
-final class Bottleneck: Layer {
+package final class Bottleneck: Layer {
     static let expansion = 4
 
-    let reduce: ConvBN
-    let spatial: ConvBN
-    let expand: ConvBN
-    let downsample: ConvBN?
+    package let reduce: ConvBN
+    package let spatial: ConvBN
+    package let expand: ConvBN
+    package let downsample: ConvBN?
 
     init(inChannels: Int, width: Int, stride: Int, config: ResNetConfig = .resnet50) throws {
         let out = width * Self.expansion, bias = config.convolutionBias
@@ -26,17 +26,17 @@ final class Bottleneck: Layer {
             : nil
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         reduce.namedParameters + spatial.namedParameters + expand.namedParameters + (downsample?.namedParameters ?? [])
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let shortcut = try downsample?.forward(x, mode: mode) ?? x
         let branch = try spatial.forward(reduce.forward(x, mode: mode), mode: mode)
         return try expand.forward(branch, adding: shortcut, mode: mode)
     }
 
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let (dBranch, dShortcut) = try expand.backwardWithResidual(dy, needsInputGradient: true)
         let dReduced = try spatial.backward(dBranch!, needsInputGradient: true)!
         let dInput = try reduce.backward(dReduced, needsInputGradient: needsInputGradient)

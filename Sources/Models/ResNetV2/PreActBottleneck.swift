@@ -12,16 +12,16 @@ import NeuralNet
 /// Names are timm `resnetv2_50`'s (`downsample.conv`, `norm1`, `conv1`, `norm2`, `conv2`,
 /// `norm3`, `conv3`), but Keras's `_0_conv` and `_3_conv` have biases that timm's convs lack,
 /// so `downsample.conv.bias` and `conv3.bias` exist here.
-final class PreActBottleneck: Layer {
+package final class PreActBottleneck: Layer {
     static let expansion = 4
 
-    let norm1: BatchNorm
-    let preactivation = Activation(.relu)
-    let reduce: ConvBN
-    let spatial: ConvBN
-    let expand: Conv2D
-    let downsample: Conv2D?
-    let subsample: Pool2D?
+    package let norm1: BatchNorm
+    package let preactivation = Activation(.relu)
+    package let reduce: ConvBN
+    package let spatial: ConvBN
+    package let expand: Conv2D
+    package let downsample: Conv2D?
+    package let subsample: Pool2D?
 
     init(inChannels: Int, width: Int, stride: Int, projection: Bool, epsilon: Float, momentum: Float) throws {
         let out = width * Self.expansion
@@ -38,14 +38,14 @@ final class PreActBottleneck: Layer {
         subsample = !projection && stride > 1 ? try Pool2D(.max, kernel: 1, stride: stride) : nil
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         (downsample.map { $0.namedParameters.map { ("downsample.conv." + $0.name, $0.parameter) } } ?? [])
             + norm1.namedParameters.map { ("norm1." + $0.name, $0.parameter) }
             + reduce.namedParameters + spatial.namedParameters
             + expand.namedParameters.map { ("conv3." + $0.name, $0.parameter) }
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let preactivated = try preactivation.forward(norm1.forward(x, mode: mode), mode: mode)
         let shortcut = try downsample?.forward(preactivated, mode: mode) ?? subsample?.forward(x, mode: mode) ?? x
         let branch = try expand.forward(spatial.forward(reduce.forward(preactivated, mode: mode), mode: mode), mode: mode)
@@ -55,7 +55,7 @@ final class PreActBottleneck: Layer {
     /// The sum's gradient reaches the branch and the shortcut unchanged; the projection's
     /// input gradient joins the branch's before the pre-activation, the subsampled or
     /// identity shortcut's joins after it.
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let dExpandInput = try expand.backward(dy, needsInputGradient: true)!
         var dPreactivated = try reduce.backward(spatial.backward(dExpandInput, needsInputGradient: true)!, needsInputGradient: true)!
         if let downsample {

@@ -4,9 +4,9 @@ import NeuralNet
 /// it is given (output ⌈size / stride⌉, the odd padded pixel at the bottom/right), padded
 /// positions never winning the max. The padding depends on the size, so a pool is made per
 /// input size; any input size works as it does in Keras.
-final class SameMaxPool: Layer {
-    let kernel: Int
-    let stride: Int
+package final class SameMaxPool: Layer {
+    package let kernel: Int
+    package let stride: Int
     private var pools: [[Int]: Pool2D] = [:]
     private var used: Pool2D?
 
@@ -14,23 +14,26 @@ final class SameMaxPool: Layer {
         (self.kernel, self.stride) = (kernel, stride)
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] { [] }
+    package var namedParameters: [(name: String, parameter: Parameter)] { [] }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         guard x.shape.count == 4 else { throw NeuralNetError.invalidShape("SameMaxPool expects [N, C, H, W], got \(x.shape)") }
-        let spatial = Array(x.shape[2...])
-        let pool = try pools[spatial] ?? {
-            let pads = spatial.map { samePadding(size: $0, kernel: kernel, stride: stride) }
-            let made = try Pool2D(.max, kernel: [kernel, kernel], stride: [stride, stride],
-                                  paddingLow: pads.map(\.low), paddingHigh: pads.map(\.high))
-            pools[spatial] = made
-            return made
-        }()
+        let pool = try pool(forInput: Array(x.shape[2...]))
         used = mode == .training ? pool : nil
         return try pool.forward(x, mode: mode)
     }
 
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    /// The pool with TensorFlow "SAME" padding for an input of height and width `spatial`.
+    package func pool(forInput spatial: [Int]) throws -> Pool2D {
+        if let made = pools[spatial] { return made }
+        let pads = spatial.map { samePadding(size: $0, kernel: kernel, stride: stride) }
+        let made = try Pool2D(.max, kernel: [kernel, kernel], stride: [stride, stride],
+                              paddingLow: pads.map(\.low), paddingHigh: pads.map(\.high))
+        pools[spatial] = made
+        return made
+    }
+
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         guard let pool = used else {
             throw NeuralNetError.invalidArgument("SameMaxPool.backward called without a training-mode forward before it")
         }

@@ -5,9 +5,9 @@ import NeuralNet
 /// 1×1 strided conv + BN when the shape changes (Keras's unnamed `conv2d_k` /
 /// `batch_normalization_k`). Names follow timm's `legacy_xception` (`rep.N`, `skip`, `skipbn`),
 /// whose `rep` Sequential indexes ReLU, separable conv and BN as separate modules.
-final class XceptionBlock: Layer {
-    let rep: Sequential
-    let skip: ConvBN?
+package final class XceptionBlock: Layer {
+    package let rep: Sequential
+    package let skip: ConvBN?
 
     init(_ spec: XceptionConfig.Block, inChannels: Int, epsilon: Float, momentum: Float) throws {
         var layers: [(String, any Layer)] = []
@@ -35,16 +35,16 @@ final class XceptionBlock: Layer {
             : nil
     }
 
-    var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         rep.namedParameters.map { ("rep." + $0.name, $0.parameter) } + (skip?.namedParameters ?? [])
     }
 
-    func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
+    package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let residual = try rep.forward(x, mode: mode)
         return try Add.forward(residual, skip?.forward(x, mode: mode) ?? x)
     }
 
-    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+    package func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let dRep = try rep.backward(dy, needsInputGradient: needsInputGradient)
         let dSkip = try skip.map { try $0.backward(dy, needsInputGradient: needsInputGradient) } ?? dy
         guard needsInputGradient, let dRep, let dSkip else { return nil }

@@ -11,8 +11,9 @@ public final class ConvBN: Layer {
     public let conv: Conv2D
     public let bn: BatchNorm
     public let activation: Activation?
-    private let convName: String
-    private let bnName: String
+    /// The convolution's and BatchNorm's names in the state dict (`conv1`, `bn1`).
+    public let convName: String
+    public let bnName: String
     /// Folded weights, the parameter versions they came from, and a generation number that
     /// tells the convolution when to re-pack them.
     private var folded: (versions: [Int], generation: Int, weight: Tensor, bias: Tensor)?
@@ -62,6 +63,13 @@ public final class ConvBN: Layer {
         let residualGradient = residualTrained ? Add.backward(afterActivation).1 : nil
         let afterBN = try bn.backward(afterActivation, needsInputGradient: true)!
         return (try conv.backward(afterBN, needsInputGradient: needsInputGradient), residualGradient)
+    }
+
+    /// The convolution's weight and bias with BatchNorm folded in, exactly as inference runs
+    /// them (exporters write these, so another runtime computes what this one does).
+    public func inferenceParameters() throws -> (weight: [Float], bias: [Float]) {
+        let folded = try foldedParameters()
+        return (try folded.weight.toArray(), try folded.bias.toArray())
     }
 
     /// W'[o] = W[o]·s[o] and b'[o] = b[o]·s[o] + t[o], with BatchNorm's inference affine

@@ -5,7 +5,7 @@
 /// subnormals, infinities and NaN payloads included, has a binary32 twin.
 
 /// Converts IEEE 754 binary16 bits to the Float with the same value.
-func floatFromFloat16Bits(_ bits: UInt16) -> Float {
+public func floatFromFloat16Bits(_ bits: UInt16) -> Float {
     let sign = UInt32(bits & 0x8000) << 16
     let exponent = UInt32(bits >> 10) & 0x1F
     let mantissa = UInt32(bits & 0x03FF)
@@ -24,6 +24,6 @@ func floatFromFloat16Bits(_ bits: UInt16) -> Float {
 }
 
 /// Converts bfloat16 bits to Float: bfloat16 is the top half of a binary32.
-func floatFromBFloat16Bits(_ bits: UInt16) -> Float {
+public func floatFromBFloat16Bits(_ bits: UInt16) -> Float {
     Float(bitPattern: UInt32(bits) << 16)
 }

@@ -1,9 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Collects tensors and writes them as one safetensors file.
 ///
@@ -56,38 +51,19 @@ public struct SafeTensorsWriter: Sendable {
         tensors[name] = tensor
     }
 
-    /// Writes the file atomically: a temporary file in the target's directory is
-    /// written, flushed to disk and renamed over the target, so readers see either
-    /// the old file or the complete new one, never a partial write.
+    /// Writes the file atomically (`AtomicFile`): readers see either the old file or the
+    /// complete new one, never a partial write.
     public func write(to url: URL) throws {
         let header = try headerBytes()
         let file = url.lastPathComponent
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(file).\(UUID().uuidString).tmp")
-        func fail(_ what: String) -> SafeTensorsError {
-            SafeTensorsError(file: file, message: "cannot \(what): \(String(cString: strerror(errno)))")
-        }
-
-        let descriptor = temporary.withUnsafeFileSystemRepresentation { open($0!, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
-        guard descriptor >= 0 else { throw fail("create temporary file \(temporary.lastPathComponent)") }
-        do {
-            defer { close(descriptor) }
-            guard header.withUnsafeBytes({ writeAll(descriptor, $0) }) else { throw fail("write") }
+        try AtomicFile.write(to: url, error: { SafeTensorsError(file: file, message: $0) }) { sink in
+            try sink.write(header)
             for name in tensors.keys.sorted() {
-                let written = switch tensors[name]!.values {
-                case .floats(let values): values.withUnsafeBytes { writeAll(descriptor, $0) }
-                case .int64s(let values): values.withUnsafeBytes { writeAll(descriptor, $0) }
+                switch tensors[name]!.values {
+                case .floats(let values): try values.withUnsafeBytes { try sink.write($0) }
+                case .int64s(let values): try values.withUnsafeBytes { try sink.write($0) }
                 }
-                guard written else { throw fail("write") }
             }
-            guard fsync(descriptor) == 0 else { throw fail("flush") }
-            let moved = temporary.withUnsafeFileSystemRepresentation { from in
-                url.withUnsafeFileSystemRepresentation { to in rename(from!, to!) }
-            }
-            guard moved == 0 else { throw fail("rename temporary file into place") }
-        } catch {
-            temporary.withUnsafeFileSystemRepresentation { _ = unlink($0!) }
-            throw error
         }
     }
 
@@ -120,18 +96,4 @@ public struct SafeTensorsWriter: Sendable {
         bytes += repeatElement(UInt8(ascii: " "), count: (8 - bytes.count % 8) % 8)
         return withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) + bytes
     }
-}
-
-/// Writes every byte, retrying short writes and interrupted calls; false (with errno set) on failure.
-private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-    var remaining = bytes
-    while !remaining.isEmpty {
-        let written = write(descriptor, remaining.baseAddress, remaining.count)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
-    }
-    return true
 }

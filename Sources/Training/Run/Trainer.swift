@@ -31,8 +31,9 @@ public final class Trainer {
     private let log: (String) -> Void
 
     /// Builds the model (from `weights` when given, else randomly initialised with a warning)
-    /// and, when `run` already holds a checkpoint, restores the latest one.
-    public init(config: TrainingConfig, dataset: Dataset, manifest: SplitManifest, run: RunDirectory, weights: URL?,
+    /// and, when `run` already holds a checkpoint, restores the latest one. `weights` is read
+    /// by the caller from any weight file (`Interop.WeightFiles`); the head is never taken from it.
+    public init(config: TrainingConfig, dataset: Dataset, manifest: SplitManifest, run: RunDirectory, weights: StateDict?,
                 log: @escaping (String) -> Void) throws {
         try config.validate()
         self.config = config
@@ -61,7 +62,7 @@ public final class Trainer {
         }
         let model = try architecture.build(classes: classNames.count, head: config.head, fusion: fusion, seed: config.seed)
         if let weights {
-            try model.load(from: SafeTensorsFile(contentsOf: weights), skipping: [architecture.headName, MetadataFusion.branchName])
+            try model.load(from: weights, skipping: [architecture.headName, MetadataFusion.branchName])
         } else {
             log("warning: no --weights given: \(architecture.name) starts from random initialization, "
                 + "which needs far more data and epochs than transfer learning")

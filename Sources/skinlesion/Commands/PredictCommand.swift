@@ -17,7 +17,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Image file or folder; without it, image paths are read from standard input.") var image: String?
     @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views.") var tta = 1
     @Option(help: "Flag predictions whose top probability is below this.") var lowConfidence = 0.5
-    @Flag(help: "Print JSON (one object per image).") var json = false
+    @Flag(help: "Print JSON: one object per image, one per line for a folder.") var json = false
     @Option(help: "Write a Grad-CAM heatmap of the top class, blended over the image, to this PNG (single image only).")
     var cam: String?
     @Option(help: "Patient metadata for a model that fuses it, e.g. age=55,sex=male,site=back (an empty value means missing).")
@@ -108,35 +108,42 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
-    /// One CSV row per image under `folder` (recursively): probabilities of every class.
+    /// Every image under `folder` (recursively): one CSV row each with every class's
+    /// probability, or with `--json` one JSON object per line (JSON Lines), as for one image.
     private func folder(_ folder: URL, _ predictor: Predictor) throws {
         let extensions: Set<String> = ["jpg", "jpeg", "png"]
         let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
             .filter { extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
         let metadataByID = try datasetMetadata(predictor)
-        print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames))
+        if !json { print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames)) }
         for file in files {
             do {
                 let id = file.deletingPathExtension().lastPathComponent
                 if let metadataByID, metadataByID[id] == nil { note("\(file.path): no row for \(id) in --metadata-from; every field is missing") }
                 let p = try predictor.predict(file, metadata: metadataByID?[id] ?? [:], tta: tta)
                 reportUnknown(p)
-                print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
-                                     + p.probabilities.map { String(format: "%.6f", $0) }))
+                if json {
+                    try printJSON(p)
+                } else {
+                    print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
+                                         + p.probabilities.map { String(format: "%.6f", $0) }))
+                }
             } catch {
                 FileHandle.standardError.write(Data("skipped \(file.path): \(error)\n".utf8))
             }
         }
     }
 
+    /// One prediction as one line of JSON.
+    private func printJSON(_ p: Prediction) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(p), as: UTF8.self))
+    }
+
     private func show(_ p: Prediction) throws {
         reportUnknown(p)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(p), as: UTF8.self))
-            return
-        }
+        if json { return try printJSON(p) }
         print("\(p.image): \(p.top) \(String(format: "%.3f", p.confidence))\(p.calibrated ? " (calibrated)" : "")"
               + (p.lowConfidence ? "  LOW CONFIDENCE — refer to a dermatologist" : ""))
         for (name, value) in zip(p.classes, p.probabilities).sorted(by: { $0.1 > $1.1 }) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dermoscopy
 import Foundation
+import Interop
 import Models
 import NeuralNet
 import Training
@@ -29,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Architecture (see `skinlesion models`).")
     var arch = "resnet50"
 
-    @Option(help: "ImageNet weights to start from (safetensors with the architecture's own names).")
+    @Option(help: "Pretrained weights to start from: safetensors or a PyTorch .pth/.pt with the architecture's own names, or a Keras .h5/.weights.h5/.keras (the head is not taken).")
     var weights: String?
 
     @Option(help: "Input size (default: the architecture's).")
@@ -124,10 +125,18 @@ struct TrainCommand: ParsableCommand {
             manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
-        if let k = settings.folds { return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, log: log) }
+        let weights = try settings.weights.map { path in
+            let source = try WeightFiles.open(URL(fileURLWithPath: path))
+            let state = try source.stateDict(for: Architectures.named(settings.config.architecture))
+            log("weights: \(path) (\(source.format), \(state.entries.count) tensors)")
+            return state
+        }
+        if let k = settings.folds {
+            return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, weights: weights, log: log)
+        }
         guard fold == nil else { throw ValidationError("--fold goes with --folds") }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                  weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+                                  weights: weights, log: log)
         let progress = try trainer.fit()
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
@@ -136,7 +145,7 @@ struct TrainCommand: ParsableCommand {
     /// Each fold (or only `--fold`) as a normal run in `fold-N/`, resumed where it stopped; once
     /// every fold has its best model, the out-of-fold summary and the fold ensemble.
     private func crossValidate(_ k: Int, root: RunDirectory, settings: RunSettings, dataset: Dataset, folds: SplitManifest,
-                               log: @escaping (String) -> Void) throws {
+                               weights: StateDict?, log: @escaping (String) -> Void) throws {
         if let fold, !(0..<k).contains(fold) { throw ValidationError("--fold must be in 0...\(k - 1), got \(fold)") }
         for index in fold.map({ [$0] }) ?? Array(0..<k) {
             let run = CrossValidation.runDirectory(root.url, fold: index)
@@ -149,8 +158,7 @@ struct TrainCommand: ParsableCommand {
                 try manifest.write(to: run.split)
             }
             log("fold \(index + 1)/\(k): \(run.url.path)")
-            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                      weights: settings.weights.map { URL(fileURLWithPath: $0) }, log: log)
+            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run, weights: weights, log: log)
             try trainer.fit()
         }
         let missing = (0..<k).filter { !FileManager.default.fileExists(atPath: CrossValidation.runDirectory(root.url, fold: $0).bestModel.path) }
