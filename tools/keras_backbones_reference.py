@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""ONNX Runtime references for the Keras-topology backbones: VGG19, ResNet50V2, DenseNet121.
+"""ONNX Runtime references for the Keras-topology backbones: ResNet50, VGG19, ResNet50V2, DenseNet121.
 
 Each graph is written here from Keras Applications' definitions (keras/src/applications
 vgg19.py, resnet.py, densenet.py), not from the Swift code, and reads a safetensors file by
 our parameter names (torchvision's for VGG19/DenseNet121, timm's for ResNet50V2):
 
+* ResNet50 (resnet50-keras, v1): explicit zero padding 3, conv1 7x7/2 with bias, BN, ReLU,
+  explicit zero padding 1, 3x3/2 max pool. Per block (keras resnet.py residual_block_v1):
+  shortcut = 1x1/s conv with bias + BN in a stage's first block, else x; branch 1x1/s conv
+  (the stride is HERE, on `_1_conv`) + BN + ReLU, 3x3 conv (pads 1) + BN + ReLU, 1x1 conv +
+  BN; ReLU(shortcut + branch). Stride 1 in the first stage, 2 in the others. Every conv has a
+  bias; torchvision's names (`layer2.0.downsample.0`).
 * VGG19: 3x3 convs with bias, padding 1 ("same"), ReLU; a 2x2/2 max pool after each block.
   The blocks come from torchvision's `features.N` indices: after conv N, a pool follows when
   N+2 is not a conv. With the top (`classifier.0.weight` present): flatten in (C, H, W)
@@ -19,14 +25,14 @@ our parameter names (torchvision's for VGG19/DenseNet121, timm's for ResNet50V2)
 * DenseNet121: conv0 7x7/2 (pads 3) → BN → ReLU → zero padding 1 → 3x3/2 max pool; dense
   layers BN-ReLU-1x1-BN-ReLU-3x3(pads 1) concatenated after their input; transitions
   BN-ReLU-1x1-2x2/2 average pool; then BN-ReLU.
-BatchNorm eps 1.001e-5 in ResNet50V2 and DenseNet121. All end with global average pooling
+BatchNorm eps 1.001e-5 in ResNet50, ResNet50V2 and DenseNet121. All end with global average pooling
 (except VGG19 with its top) and the classifier head: one Linear, or the MLP head
 (`H.0` Linear, `H.1` BatchNorm1d eps 1e-5, ReLU, Dropout, ..., last Linear).
 
 InceptionV3 and Xception graphs come from inception_v3_reference.py and xception_reference.py.
 
 Usage:
-  keras_backbones_reference.py onnx-logits --arch vgg19|vgg19-notop|resnet50v2|densenet121|inceptionv3|xception
+  keras_backbones_reference.py onnx-logits --arch resnet50-keras|vgg19|vgg19-notop|resnet50v2|densenet121|inceptionv3|xception
       --weights W.safetensors --input X.bin --shape N,3,H,W --output Y.bin [--save-onnx M.onnx]
 """
 
@@ -56,7 +62,7 @@ from resnet_reference import (  # noqa: E402
 
 KERAS_BN_EPS = 1.001e-5
 HEAD_BN_EPS = 1e-5
-HEADS = {"vgg19": "classifier.6", "vgg19-notop": "classifier", "resnet50v2": "head.fc", "densenet121": "classifier"}
+HEADS = {"resnet50-keras": "fc", "vgg19": "classifier.6", "vgg19-notop": "classifier", "resnet50v2": "head.fc", "densenet121": "classifier"}
 
 
 def indices(weights: dict, pattern: str) -> list[int]:
@@ -101,6 +107,23 @@ class _Graph(_GraphBuilder):
             x = self.relu(self.bn(self.linear(x, f"{prefix}.{index}"), f"{prefix}.{index + 1}", HEAD_BN_EPS))
             index += 4
         return self.linear(x, f"{prefix}.{index}", output="logits")
+
+
+def resnet50_keras(g: _Graph, x: str) -> str:
+    x = g.relu(g.bn(g.conv(g.zero_pad(x, 3), "conv1", stride=2, pad=0), "bn1"))
+    x = g.op("MaxPool", [g.zero_pad(x, 1)], kernel_shape=[3, 3], strides=[2, 2])
+    stages = indices(g.weights, r"layer(\d+)\.0\.conv1\.weight")
+    for s in stages:
+        for b in indices(g.weights, rf"layer{s}\.(\d+)\.conv1\.weight"):
+            p = f"layer{s}.{b}"
+            stride = 2 if b == 0 and s != stages[0] else 1
+            shortcut = x
+            if f"{p}.downsample.0.weight" in g.weights:
+                shortcut = g.bn(g.conv(x, f"{p}.downsample.0", stride=stride), f"{p}.downsample.1")
+            y = g.relu(g.bn(g.conv(x, f"{p}.conv1", stride=stride), f"{p}.bn1"))
+            y = g.relu(g.bn(g.conv(y, f"{p}.conv2", pad=1), f"{p}.bn2"))
+            x = g.relu(g.op("Add", [shortcut, g.bn(g.conv(y, f"{p}.conv3"), f"{p}.bn3")]))
+    return g.global_pool(x)
 
 
 def vgg19(g: _Graph, x: str, top: bool = True) -> str:
@@ -156,7 +179,7 @@ def densenet121(g: _Graph, x: str) -> str:
     return g.global_pool(g.relu(g.bn(x, "features.norm5")))
 
 
-BUILDERS = {"vgg19": vgg19, "vgg19-notop": lambda g, x: vgg19(g, x, top=False), "resnet50v2": resnet50v2, "densenet121": densenet121}
+BUILDERS = {"resnet50-keras": resnet50_keras, "vgg19": vgg19, "vgg19-notop": lambda g, x: vgg19(g, x, top=False), "resnet50v2": resnet50v2, "densenet121": densenet121}
 
 
 def build_onnx_model(arch: str, weights: dict[str, np.ndarray], height: int, width: int):

@@ -21,7 +21,7 @@ and `model.save("m.keras")`):
   `[name, 0, 0]`), `metadata.json` and `model.weights.h5`.
 
 The model configuration (`--head-config`, the layers after the backbone as the test wants
-them) stands the backbone in as one layer named `--feature-layer`, the Keras layer that ends
+them, and `--front-config`, layers between the input and the backbone) stands the backbone in as one layer named `--feature-layer`, the Keras layer that ends
 it, after an InputLayer: the importer reads the configuration from the output back to that
 layer only. With `--nest` the backbone is a nested Functional model inside a Sequential,
 as `Sequential([DenseNet121(...), GlobalAveragePooling2D(), ...])` saves.
@@ -196,15 +196,19 @@ def model_config(args: argparse.Namespace, keras2: bool) -> dict:
         config = dict(entry["config"])
         config["name"] = rename(config["name"], args)
         head.append((entry["class_name"], config))
+    front = json.loads(Path(args.front_config).read_text()) if args.front_config else []
     inputs = layer("InputLayer", {"name": "input_layer", "batch_shape": [None, None, None, 3]}, None)
-    feature = layer("Activation", {"name": args.feature_layer, "activation": "linear"}, "input_layer")
+    before = [inputs]
+    for entry in front:  # layers between the input and the backbone
+        before.append(layer(entry["class_name"], entry["config"], before[-1]["name"]))
+    feature = layer("Activation", {"name": args.feature_layer, "activation": "linear"}, before[-1]["name"])
     if args.nest:
         backbone = functional(args.nest, [inputs, feature])
         backbone["name"], backbone["inbound_nodes"] = args.nest, []
         layers = ([] if keras2 else [{"class_name": "InputLayer", "config": {"name": "input_outer"}}]) + [backbone]
         layers += [{"class_name": class_name, "config": config} for class_name, config in head]
         return {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
-    layers, previous = [inputs, feature], args.feature_layer
+    layers, previous = before + [feature], args.feature_layer
     for class_name, config in head:
         layers.append(layer(class_name, config, previous))
         previous = config["name"]
@@ -249,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--head-config", default="", help="JSON: the layers after the backbone, [{class_name, config}] "
                    "(needed by keras2-model and keras3-archive)")
     p.add_argument("--feature-layer", default="", help="the Keras layer that ends the backbone")
+    p.add_argument("--front-config", default="", help="JSON: layers between the input and the backbone, [{class_name, config}]")
     p.set_defaults(func=cmd_write)
     args = parser.parse_args(argv)
     args.func(args)

@@ -12,21 +12,23 @@ is built (nothing is downloaded) in a fresh process, so Keras's automatic layer 
 
 `total_params` is `model.count_params()`, Keras's "Total params" (moving statistics included).
 
-Needs keras 3 and a backend, only to regenerate the fixtures (the tests read the JSON):
-  python -m venv /tmp/k && /tmp/k/bin/pip install keras jax
-  KERAS_BACKEND=jax /tmp/k/bin/python tools/keras_layer_lists.py [--output DIR] [arch ...]
+Needs keras 3 and a backend, only to regenerate the fixtures (the tests read the JSON);
+scripts/setup installs keras with PyTorch's CPU wheel as its backend into .build/venv:
+  KERAS_BACKEND=torch .build/venv/bin/python tools/keras_layer_lists.py [--output DIR] [arch ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 # --arch name -> (keras.applications constructor, keyword arguments)
 APPLICATIONS = {
+    "resnet50-keras": ("ResNet50", {}),
     "vgg19": ("VGG19", {}),
     "vgg19-notop": ("VGG19", {"include_top": False, "input_shape": (224, 224, 3)}),
     "resnet50v2": ("ResNet50V2", {}),
@@ -37,6 +39,7 @@ APPLICATIONS = {
 
 
 def describe(arch: str) -> dict:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
 
     application, kwargs = APPLICATIONS[arch]

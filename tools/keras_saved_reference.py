@@ -8,8 +8,8 @@ Dense(classes)), moves every BatchNormalization's statistics off their initial v
 writes model.keras, model.weights.h5 (Keras 3) and model.h5 (the legacy Keras 2 format Keras
 3 still writes), plus x.bin (float32 NCHW input) and logits.bin.
 
-Needs pip `keras` and a backend (`KERAS_BACKEND=jax`): not in tools/requirements.txt, since
-jax is a large download; the Swift test skips when keras cannot be imported.
+Needs pip `keras` and a backend: scripts/setup installs keras with PyTorch's CPU wheel
+(`KERAS_BACKEND=torch`) into .build/venv.
 
 Usage: keras_saved_reference.py --output DIR [--size 64] [--batch 2] [--classes 3]
 """
@@ -20,7 +20,7 @@ import argparse
 import os
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
     model.save_weights(args.output / "model.weights.h5")
     model.save(args.output / "model.h5")
     pixels = rng.standard_normal((args.batch, 3, args.size, args.size)).astype(np.float32)
-    logits = np.asarray(model(pixels.transpose(0, 2, 3, 1), training=False), dtype=np.float32)
+    logits = keras.ops.convert_to_numpy(model(pixels.transpose(0, 2, 3, 1), training=False)).astype(np.float32)
     pixels.tofile(args.output / "x.bin")
     logits.tofile(args.output / "logits.bin")
 

@@ -16,6 +16,9 @@ public enum ModelLimits {
     public static let classNameBytes = 1...256
     /// An MLP head's hidden layers: the HAM10000 heads this replaces have one to three.
     public static let hiddenLayers = 1...8
+    /// A `.sequence` head's layers (Dense, BatchNorm, activation, Dropout each count one): an
+    /// eight-block MLP written out is 32.
+    public static let sequenceLayers = 0...32
     /// A hidden layer's width: 4096 is VGG's fully connected width, the widest head in use.
     public static let hiddenUnits = 1...4096
     /// Dropout probability, [0, 1): 1 would drop every unit.
@@ -65,9 +68,13 @@ public enum ModelLimits {
             check.text("classNames[\(index)]", name, classNameBytes)
         }
         check.require(Set(metadata.classNames).count == metadata.classNames.count, "classNames repeat a name")
-        if case .mlp(let hidden, let dropout) = metadata.head {
+        switch metadata.head {
+        case .linear: break
+        case .mlp(let hidden, let dropout):
             check.layers("head hidden", hidden)
             check.probability("head dropout", dropout)
+        case .sequence(_, let layers):
+            check.sequence("head layers", layers)
         }
         check.number("inputSize", metadata.inputSize, inputSize)
         check.preprocessing(metadata.preprocessing)
@@ -114,6 +121,18 @@ struct BoundsCheck {
         }
     }
 
+    /// A `.sequence` head: how many layers, each Dense width and each dropout rate.
+    mutating func sequence(_ field: String, _ layers: [HeadLayer]) {
+        number("\(field) count", layers.count, ModelLimits.sequenceLayers)
+        for (index, layer) in layers.prefix(ModelLimits.sequenceLayers.upperBound).enumerated() {
+            switch layer {
+            case .dense(let units): number("\(field)[\(index)] Dense units", units, ModelLimits.hiddenUnits)
+            case .dropout(let rate): probability("\(field)[\(index)] Dropout rate", rate)
+            case .batchNorm, .activation: break
+            }
+        }
+    }
+
     /// A dropout rate: finite, in [0, 1).
     mutating func probability(_ field: String, _ value: Float) {
         _ = require(value.isFinite, "\(field) \(value) is not a finite number")
@@ -129,8 +148,8 @@ struct BoundsCheck {
 
     mutating func preprocessing(_ p: Preprocessing) {
         if text("preprocessing mode", p.mode, 1...32) {
-            require(Normalization(rawValue: p.mode) != nil,
-                    "preprocessing mode '\(p.mode)' is not one of \(Normalization.allCases.map(\.rawValue).joined(separator: ", "))")
+            require(Normalization.Mode(rawValue: p.mode) != nil,
+                    "preprocessing mode '\(p.mode)' is not one of \(Normalization.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         for (name, values, bounds) in [("mean", p.mean, ModelLimits.preprocessingMean), ("std", p.std, ModelLimits.preprocessingStd)] {
             guard require(values.count == ModelLimits.preprocessingChannels,

@@ -30,11 +30,8 @@ public final class Predictor {
 
     public init(modelFile: URL) throws {
         (model, metadata) = try ModelFile.load(from: modelFile)
-        guard let normalization = Normalization(rawValue: metadata.preprocessing.mode) else {
-            throw ModelFileError(file: modelFile.lastPathComponent,
-                                 message: "unknown preprocessing mode '\(metadata.preprocessing.mode)'")
-        }
-        pipeline = ImagePipeline(inputSize: metadata.inputSize, normalization: normalization)
+        pipeline = ImagePipeline(inputSize: metadata.inputSize,
+                                 normalization: try metadata.preprocessing.normalization(source: modelFile.lastPathComponent))
     }
 
     /// The evaluation view of an image file.

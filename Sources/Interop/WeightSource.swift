@@ -15,7 +15,9 @@ public protocol WeightSource {
     /// The weights under the architecture's parameter names, head included where the file has one.
     func stateDict(for architecture: Architecture) throws -> StateDict
     /// A whole classifier, backbone and the file's own head, for `skinlesion import`.
-    func classifier(for architecture: Architecture) throws -> ImportedModel
+    /// `metadataInputs`: the width of the vector the user's metadata spec encodes, for a model
+    /// with a second, metadata input; nil for an image-only model.
+    func classifier(for architecture: Architecture, metadataInputs: Int?) throws -> ImportedModel
 }
 
 /// A classifier converted from a weight file, with what the user should be told about it.
@@ -26,20 +28,38 @@ public struct ImportedModel {
     public let contents: String
     /// What the file could not confirm (a Keras head's activations, a dropout rate).
     public let warnings: [String]
+    /// The input side and preprocessing the model was trained with: the file's own where it
+    /// records them (a Keras model's input shape and Rescaling/Normalization layers), else
+    /// the architecture's.
+    public let inputSize: Int
+    public let preprocessing: Preprocessing
 
-    public init(model: Classifier, format: String, contents: String, warnings: [String]) {
+    public init(model: Classifier, format: String, contents: String, warnings: [String],
+                inputSize: Int? = nil, preprocessing: Preprocessing? = nil) {
         self.model = model
         self.format = format
         self.contents = contents
         self.warnings = warnings
+        self.inputSize = inputSize ?? model.architecture.inputSize
+        self.preprocessing = preprocessing ?? model.architecture.preprocessing
     }
 }
 
 extension WeightSource {
-    /// For files whose names are already the architecture's: the head is read off the state
-    /// dict's shapes (`HeadConfig.inferred`), then every tensor must fit.
+    /// An image-only model.
     public func classifier(for architecture: Architecture) throws -> ImportedModel {
+        try classifier(for: architecture, metadataInputs: nil)
+    }
+
+    /// For files whose names are already the architecture's: the head is read off the state
+    /// dict's shapes (`HeadConfig.inferred`), then every tensor must fit. A state dict has no
+    /// second input, so a metadata spec is refused.
+    public func classifier(for architecture: Architecture, metadataInputs: Int?) throws -> ImportedModel {
         let state = try stateDict(for: architecture)
+        if metadataInputs != nil {
+            throw WeightFileError(file: state.source, "a metadata spec is for a Keras model with a second, metadata "
+                                  + "input; a \(format) file holds no such model")
+        }
         let (head, classes) = try HeadConfig.inferred(from: state, headName: architecture.headName)
         let model = try architecture.build(classes: classes, head: head)
         try model.load(from: state)

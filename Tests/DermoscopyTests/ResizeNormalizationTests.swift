@@ -132,8 +132,19 @@ final class ResizeNormalizationTests: XCTestCase {
     func testNormalizationNamesAreStable() throws {
         // Stored in model files: renaming a case would orphan every saved model.
         XCTAssertEqual(Normalization.allCases.map(\.rawValue), ["torchvision", "caffe", "tf", "kerasTorch", "tfLite"])
-        let decoded = try JSONDecoder().decode([Normalization].self, from: Data(#"["caffe","kerasTorch"]"#.utf8))
-        XCTAssertEqual(decoded, [.caffe, .kerasTorch])
+        XCTAssertEqual(["caffe", "kerasTorch"].compactMap(Normalization.init(rawValue:)), [.caffe, .kerasTorch])
+        XCTAssertNil(Normalization(rawValue: "perChannel"), "perChannel needs its mean and std")
+    }
+
+    /// Any per-channel scale and offset, RGB: (x/255 − mean)/std, here 2x − 255 for red,
+    /// x − 10 for green and −x for blue; values that describe no normalization are refused.
+    func testPerChannelNormalization() throws {
+        let mode = try XCTUnwrap(Normalization.perChannel(mean: [0.5, 10.0 / 255, 0], std: [0.5 / 255, 1.0 / 255, -1.0 / 255]))
+        XCTAssertEqual(mode.rawValue, "perChannel")
+        assertValues(written(mode), [255, -235, -10, 10, -128, -30], accuracy: 1e-4)
+        XCTAssertNil(Normalization.perChannel(mean: [0, 0, 0], std: [1, 0, 1]))
+        XCTAssertNil(Normalization.perChannel(mean: [0, 0], std: [1, 1]))
+        XCTAssertNil(Normalization.perChannel(mean: [.nan, 0, 0], std: [1, 1, 1]))
     }
 
     // MARK: Helpers

@@ -19,54 +19,76 @@ enum KerasFileWriter {
     }
 
     /// The Keras layers after the backbone as a user who built `model`'s head in Keras would
-    /// have them, for the saved model's configuration: GlobalAveragePooling2D (where the
-    /// architecture pools), per hidden layer Dense → BatchNormalization(ε `epsilon`) →
-    /// Activation("relu") → Dropout(the head's rate), then Dense with softmax. Names are the
-    /// ones `mapping(of:)` gives the weights. Tests change entries to make heads that differ.
+    /// have them, for the saved model's configuration: GlobalAveragePooling2D (or
+    /// GlobalMaxPooling2D; where the architecture pools), then the head's layers in order
+    /// (Dense linear with bias, BatchNormalization(ε `epsilon`), Activation, Dropout), then
+    /// Dense with softmax. Names are Keras's automatic ones, the ones `mapping(of:)` gives the
+    /// weights. Tests change entries to make heads that differ.
     static func headConfig(of model: Classifier, epsilon: Double = 1e-3) -> [[String: Any]] {
         func layer(_ className: String, _ config: [String: Any]) -> [String: Any] { ["class_name": className, "config": config] }
         var layers: [[String: Any]] = []
         if model.architecture.poolsFeatures {
-            layers.append(layer("GlobalAveragePooling2D", ["name": "avg_pool", "data_format": "channels_last", "keepdims": false]))
+            let max = model.head.pooling == .max
+            layers.append(layer(max ? "GlobalMaxPooling2D" : "GlobalAveragePooling2D",
+                                ["name": max ? "max_pool" : "avg_pool", "data_format": "channels_last", "keepdims": false]))
         }
-        switch model.head {
-        case .linear:
-            layers.append(layer("Dense", ["name": "predictions", "units": model.classes, "activation": "softmax", "use_bias": true]))
-        case .mlp(let hidden, let dropout):
-            for (index, width) in hidden.enumerated() {
-                let suffix = index == 0 ? "" : "_\(index)"
-                layers.append(layer("Dense", ["name": "dense" + suffix, "units": width, "activation": "linear", "use_bias": true]))
-                layers.append(layer("BatchNormalization", ["name": "batch_normalization" + suffix, "axis": -1, "momentum": 0.99,
-                                                           "epsilon": epsilon, "center": true, "scale": true]))
-                layers.append(layer("Activation", ["name": "activation" + suffix, "activation": "relu"]))
-                layers.append(layer("Dropout", ["name": "dropout" + suffix, "rate": Double(dropout), "seed": NSNull(),
-                                                "noise_shape": NSNull()]))
+        if case .linear = model.head {
+            return layers + [layer("Dense", ["name": "predictions", "units": model.classes, "activation": "softmax", "use_bias": true])]
+        }
+        for (name, headLayer) in kerasNames(of: model.head) {
+            switch headLayer {
+            case .dense(let units): layers.append(layer("Dense", ["name": name, "units": units, "activation": "linear", "use_bias": true]))
+            case .batchNorm:
+                layers.append(layer("BatchNormalization", ["name": name, "axis": -1, "momentum": 0.99, "epsilon": epsilon,
+                                                           "center": true, "scale": true]))
+            case .activation(let kind): layers.append(layer("Activation", ["name": name, "activation": kind.rawValue]))
+            case .dropout(let rate):
+                layers.append(layer("Dropout", ["name": name, "rate": Double(rate), "seed": NSNull(), "noise_shape": NSNull()]))
             }
-            layers.append(layer("Dense", ["name": "dense_\(hidden.count)", "units": model.classes, "activation": "softmax",
-                                          "use_bias": true]))
         }
-        return layers
+        let output = "dense" + suffix(model.head.layers.filter { $0.denseUnits != nil }.count)
+        return layers + [layer("Dense", ["name": output, "units": model.classes, "activation": "softmax", "use_bias": true])]
     }
+
+    /// Keras's automatic name of each head layer: the class's snake-case name, counted per class.
+    private static func kerasNames(of head: HeadConfig) -> [(String, HeadLayer)] {
+        var counters: [String: Int] = [:]
+        return head.layers.map { layer in
+            let family: String
+            switch layer {
+            case .dense: family = "dense"
+            case .batchNorm: family = "batch_normalization"
+            case .activation: family = "activation"
+            case .dropout: family = "dropout"
+            }
+            let count = counters[family, default: 0]
+            counters[family] = count + 1
+            return (family + suffix(count), layer)
+        }
+    }
+
+    private static func suffix(_ count: Int) -> String { count == 0 ? "" : "_\(count)" }
 
     /// The Keras layers of `model`, with the JSON `keras_files.py` reads.
     static func mapping(of model: Classifier) throws -> [[String: Any]] {
         let architecture = model.architecture, head = architecture.headName
         let backbone = try XCTUnwrap(architecture.kerasLayers).filter { !$0.weights.allSatisfy { $0.name.hasPrefix(head + ".") } }
         var entries = backbone.map { entry(for: $0) }
-        switch model.head {
-        case .linear:
-            entries.append(entry(for: .dense("predictions", head), extra: ["class": "Dense", "head": true]))
-        case .mlp(let hidden, _):
-            for index in hidden.indices {
-                let suffix = index == 0 ? "" : "_\(index)"
-                entries.append(entry(for: .dense("dense" + suffix, "\(head).\(4 * index)"), extra: ["class": "Dense", "head": true]))
-                entries.append(entry(for: .batchNorm("batch_normalization" + suffix, "\(head).\(4 * index + 1)"),
-                                     extra: ["class": "BatchNormalization", "head": true, "headBatchNorm": true]))
-            }
-            entries.append(entry(for: .dense("dense_\(hidden.count)", "\(head).\(4 * hidden.count)"),
-                                 extra: ["class": "Dense", "head": true]))
+        if case .linear = model.head {
+            return entries + [entry(for: .dense("predictions", head), extra: ["class": "Dense", "head": true])]
         }
-        return entries
+        for (index, (name, layer)) in kerasNames(of: model.head).enumerated() {
+            switch layer {
+            case .dense: entries.append(entry(for: .dense(name, "\(head).\(index)"), extra: ["class": "Dense", "head": true]))
+            case .batchNorm:
+                entries.append(entry(for: .batchNorm(name, "\(head).\(index)"),
+                                     extra: ["class": "BatchNormalization", "head": true, "headBatchNorm": true]))
+            case .activation, .dropout: break
+            }
+        }
+        let layers = model.head.layers
+        let output = "dense" + suffix(layers.filter { $0.denseUnits != nil }.count)
+        return entries + [entry(for: .dense(output, "\(head).\(layers.count)"), extra: ["class": "Dense", "head": true])]
     }
 
     private static func entry(for layer: KerasLayer, extra: [String: Any] = [:]) -> [String: Any] {
@@ -87,9 +109,10 @@ enum KerasFileWriter {
 
     /// Writes `model` as a Keras file in `directory`; `options` go to the tool (`--nest`,
     /// `--keras2-names`, `--counter-offset`, `--drop`, `--corrupt`). Layouts with a model
-    /// configuration get `head` (default `headConfig(of: model)`) in it.
+    /// configuration get `head` (default `headConfig(of: model)`) in it, and `front`, layers
+    /// between the input and the backbone.
     static func write(_ model: Classifier, layout: Layout, in directory: URL, options: [String] = [],
-                      head: [[String: Any]]? = nil) throws -> URL {
+                      head: [[String: Any]]? = nil, front: [[String: Any]] = []) throws -> URL {
         try PythonReference.requireVenv()
         let weights = directory.appendingPathComponent("ours.safetensors")
         try PythonReference.writeWeights(model, to: weights)
@@ -100,6 +123,11 @@ enum KerasFileWriter {
             let headURL = directory.appendingPathComponent("head.json")
             try JSONSerialization.data(withJSONObject: head ?? headConfig(of: model)).write(to: headURL)
             options += ["--head-config", headURL.path, "--feature-layer", try XCTUnwrap(model.architecture.kerasFeatureLayer)]
+            if !front.isEmpty {
+                let frontURL = directory.appendingPathComponent("front.json")
+                try JSONSerialization.data(withJSONObject: front).write(to: frontURL)
+                options += ["--front-config", frontURL.path]
+            }
         }
         let output = directory.appendingPathComponent("model-\(layout.rawValue)-\(options.count).\(layout.fileExtension)")
         let fixture = PythonReference.root.appendingPathComponent("Tests/ModelsTests/Fixtures/keras/\(model.architecture.name).json")

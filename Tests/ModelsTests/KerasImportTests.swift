@@ -21,7 +21,7 @@ final class KerasImportTests: XCTestCase {
 
     /// Every parameter of `imported` equals `original`'s bit for bit, except a head
     /// BatchNorm's variance, which travels as Keras's (ε 1e-3) and comes back within rounding.
-    private func assertSameTensors(_ imported: Classifier, _ original: Classifier, _ label: String) {
+    func assertSameTensors(_ imported: Classifier, _ original: Classifier, _ label: String) {
         let theirs = Dictionary(uniqueKeysWithValues: imported.namedParameters.map { ($0.name, $0.parameter.values) })
         var compared = 0
         for (name, parameter) in original.namedParameters where parameter.kind != .counter {
@@ -137,18 +137,9 @@ final class KerasImportTests: XCTestCase {
     /// Files saved by Keras itself (`tools/keras_saved_reference.py`: DenseNet121 at 64² with a
     /// Dense → BatchNorm → ReLU → Dropout(0.3) → Dense head) import to Keras's logits, in all
     /// three formats Keras 3 writes; the two saved models' configurations pass the head check
-    /// and give the rate. Needs pip keras with jax in the venv, which tools/requirements.txt
-    /// leaves out (jax is ~400 MB); skipped without them.
+    /// and give the rate. Needs pip keras with its PyTorch backend in the venv (scripts/setup).
     func testActualKerasSavedFilesGiveKerasLogits() throws {
-        try PythonReference.requireVenv()
-        let probe = Process()
-        probe.executableURL = PythonReference.python
-        probe.arguments = ["-c", "import keras, jax"]
-        probe.environment = ProcessInfo.processInfo.environment.merging(["KERAS_BACKEND": "jax"]) { _, jax in jax }
-        probe.standardError = FileHandle.nullDevice
-        try probe.run()
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("pip keras and jax are not installed in the venv") }
+        try PythonReference.requireKeras()
         try PythonReference.run(["--output", directory.path],
                                 script: PythonReference.root.appendingPathComponent("tools/keras_saved_reference.py"))
         let pixels = try PythonReference.readFloats(directory.appendingPathComponent("x.bin"))

@@ -12,8 +12,9 @@ import TestSupport
 final class ONNXExportTests: XCTestCase {
     /// The smallest input each architecture takes (VGG19's fully connected top needs 224),
     /// so the whole registry runs in CI in seconds; a new architecture runs at its own size.
-    static let testSizes = ["resnet50": 64, "efficientnet-lite0": 64, "efficientnet-lite1": 64, "efficientnet-lite2": 64,
-                            "vgg19-notop": 32, "resnet50v2": 64, "densenet121": 64, "inceptionv3": 75, "xception": 71]
+    static let testSizes = ["resnet50": 64, "resnet50-keras": 64, "efficientnet-lite0": 64, "efficientnet-lite1": 64,
+                            "efficientnet-lite2": 64, "vgg19-notop": 32, "resnet50v2": 64, "densenet121": 64, "inceptionv3": 75,
+                            "xception": 71]
     static let tolerance: Float = 1e-5
 
     var directory: URL!
@@ -32,41 +33,62 @@ final class ONNXExportTests: XCTestCase {
             let size = Self.testSizes[architecture.name] ?? architecture.inputSize
             // Both head kinds: the ImageNet linear one, and the MLP with BatchNorm1d and dropout.
             let head = index % 2 == 0 ? HeadConfig.mlp(hidden: [24, 16], dropout: 0.3) : .linear
-            let model = try architecture.build(classes: 5, head: head, seed: UInt64(index + 1))
-            try randomizeBatchNorms(model, seed: UInt64(index + 40))
-            var rng = SeededGenerator(seed: UInt64(index + 100))
-            let batches = try [1, 3].map { batch in
-                let pixels = (0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }
-                return (batch, pixels, try model.forward(Tensor(shape: [batch, 3, size, size], values: pixels), mode: .inference).toArray())
-            }
-            // A temperature that keeps the softmax away from 0 and 1, so the probabilities say something.
-            let temperature = calibratingTemperature(batches.flatMap(\.2))
-            let file = directory.appendingPathComponent("\(architecture.name).onnx")
-            let options = ONNXExportOptions(inputSize: size, classNames: (0..<5).map { "c\($0)" }, temperature: temperature,
-                                            preprocessing: architecture.preprocessing, producerVersion: "test", doc: "test")
-            try ONNXExporter.write(model, options: options, to: file)
-
-            let cases = batches.map { ONNXRuntimeCheck.Case(tag: "b\($0.0)", inputs: ["image": ($0.1, [$0.0, 3, size, size])]) }
-            let (report, outputs) = try ONNXRuntimeCheck.run(file, cases, in: directory)
-
-            XCTAssertEqual(report.inputs["image"], [.symbol("batch"), .value(3), .value(size), .value(size)], architecture.name)
-            XCTAssertEqual(report.outputs["logits"], [.symbol("batch"), .value(5)], architecture.name)
-            XCTAssertEqual(report.outputs["probabilities"], [.symbol("batch"), .value(5)], architecture.name)
-            XCTAssertEqual(report.opsets["ai.onnx"], ONNXExportOptions.defaultOpset)
-            XCTAssertEqual(report.ir_version, 8)
-            XCTAssertEqual(report.metadata["skinlesion.architecture"], architecture.name)
-            // No Pad node for another tool's Pad-into-pool fusion to fold into a max pool's padding,
-            // where the zeros would stop winning windows of negative values (ResNet50V2's stem).
-            XCTAssertNil(report.ops["Pad"], "\(architecture.name): \(report.ops)")
-            for (batch, _, logits) in batches {
-                let probabilities = softmaxRows(logits, classes: 5, temperature: temperature)
-                XCTAssertLessThan(probabilities.max()!, 0.999, "\(architecture.name): a saturated softmax compares nothing")
-                XCTAssertGreaterThan(logits.map(abs).max()!, 1e-3, "\(architecture.name): logits must not vanish")
-                assertMatch(outputs["b\(batch)"], logits: logits, probabilities: probabilities,
-                            "\(architecture.name) \(batch)×3×\(size)×\(size) head \(head), \(report.ops.values.reduce(0, +)) nodes")
-            }
-            try FileManager.default.removeItem(at: file)
+            try checkAgainstOnnxRuntime(architecture, head: head, size: size, seed: UInt64(index + 1))
         }
+    }
+
+    /// The heads Keras models import as (`HeadConfig.sequence`): global max or average
+    /// pooling, then any chain of layers, with every activation a head may hold.
+    func testSequenceHeadsWithMaxPoolingAndEveryActivationMatchOnnxRuntime() throws {
+        let architecture = try Architectures.named("efficientnet-lite0")
+        for (index, kind) in Activation.Kind.allCases.enumerated() {
+            let head = HeadConfig.sequence(pooling: index % 2 == 0 ? .max : .average,
+                                           layers: [.dropout(rate: 0.2), .dense(units: 16), .activation(kind), .batchNorm,
+                                                    .dense(units: 12), .activation(kind)])
+            try checkAgainstOnnxRuntime(architecture, head: head, size: 64, seed: UInt64(index + 60))
+        }
+    }
+
+    private func checkAgainstOnnxRuntime(_ architecture: Architecture, head: HeadConfig, size: Int, seed: UInt64) throws {
+        let model = try architecture.build(classes: 5, head: head, seed: seed)
+        try randomizeBatchNorms(model, seed: seed &+ 40)
+        var rng = SeededGenerator(seed: seed &+ 100)
+        let batches = try [1, 3].map { batch in
+            let pixels = (0..<(batch * 3 * size * size)).map { _ in rng.nextNormal() }
+            return (batch, pixels, try model.forward(Tensor(shape: [batch, 3, size, size], values: pixels), mode: .inference).toArray())
+        }
+        // A temperature that keeps the softmax away from 0 and 1, so the probabilities say something.
+        let temperature = calibratingTemperature(batches.flatMap(\.2))
+        let file = directory.appendingPathComponent("\(architecture.name).onnx")
+        let options = ONNXExportOptions(inputSize: size, classNames: (0..<5).map { "c\($0)" }, temperature: temperature,
+                                        preprocessing: architecture.preprocessing, producerVersion: "test", doc: "test")
+        try ONNXExporter.write(model, options: options, to: file)
+
+        let cases = batches.map { ONNXRuntimeCheck.Case(tag: "b\($0.0)", inputs: ["image": ($0.1, [$0.0, 3, size, size])]) }
+        let (report, outputs) = try ONNXRuntimeCheck.run(file, cases, in: directory)
+
+        XCTAssertEqual(report.inputs["image"], [.symbol("batch"), .value(3), .value(size), .value(size)], architecture.name)
+        XCTAssertEqual(report.outputs["logits"], [.symbol("batch"), .value(5)], architecture.name)
+        XCTAssertEqual(report.outputs["probabilities"], [.symbol("batch"), .value(5)], architecture.name)
+        XCTAssertEqual(report.opsets["ai.onnx"], ONNXExportOptions.defaultOpset)
+        XCTAssertEqual(report.ir_version, 8)
+        XCTAssertEqual(report.metadata["skinlesion.architecture"], architecture.name)
+        // No Pad node for another tool's Pad-into-pool fusion to fold into a max pool's padding,
+        // where the zeros would stop winning windows of negative values (ResNet50V2's stem).
+        XCTAssertNil(report.ops["Pad"], "\(architecture.name): \(report.ops)")
+        for (batch, _, logits) in batches {
+            let probabilities = softmaxRows(logits, classes: 5, temperature: temperature)
+            XCTAssertLessThan(probabilities.max()!, 0.999, "\(architecture.name): a saturated softmax compares nothing")
+            let theirs = try XCTUnwrap(outputs["b\(batch)"])
+            XCTAssertGreaterThan(logits.map(abs).max()!, 1e-3, "\(architecture.name): logits must not vanish")
+            let logitError = relativeError(theirs["logits"] ?? [], logits)
+            let probabilityError = relativeError(theirs["probabilities"] ?? [], probabilities)
+            print("onnx export \(architecture.name) \(batch)×3×\(size)×\(size) head \(head): logits \(logitError), "
+                  + "probabilities \(probabilityError); ops \(report.ops.values.reduce(0, +))")
+            XCTAssertLessThanOrEqual(logitError, Self.tolerance, "\(architecture.name) batch \(batch) logits")
+            XCTAssertLessThanOrEqual(probabilityError, Self.tolerance, "\(architecture.name) batch \(batch) probabilities")
+        }
+        try FileManager.default.removeItem(at: file)
     }
 
     /// A metadata-fusion model has two inputs, `image` and `metadata`, both with the symbolic

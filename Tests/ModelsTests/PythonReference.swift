@@ -18,6 +18,23 @@ enum PythonReference {
         }
     }
 
+    /// pip keras with PyTorch's CPU wheel as its backend, which scripts/setup installs.
+    static func requireKeras() throws {
+        try requireVenv()
+        let probe = Process()
+        probe.executableURL = python
+        probe.arguments = ["-c", "import keras, torch"]
+        probe.environment = kerasEnvironment
+        probe.standardError = FileHandle.nullDevice
+        try probe.run()
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { throw XCTSkip("pip keras and torch are not installed in the venv: run scripts/setup") }
+    }
+
+    static var kerasEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(["KERAS_BACKEND": "torch"]) { _, torch in torch }
+    }
+
     static func run(_ arguments: [String], script: URL = script) throws {
         _ = try output(arguments, script: script)
     }
@@ -27,6 +44,7 @@ enum PythonReference {
     static func output(_ arguments: [String], script: URL) throws -> String {
         let process = Process()
         process.executableURL = python
+        process.environment = kerasEnvironment
         process.arguments = [script.path] + arguments
         let errors = Pipe(), output = Pipe()
         process.standardError = errors

@@ -1,6 +1,7 @@
 import XCTest
 @testable import Models
 @testable import NeuralNet
+import TestSupport
 
 final class ResNetTests: XCTestCase {
     func testParameterCountAndTorchvisionNames() throws {
@@ -62,6 +63,44 @@ final class ResNetTests: XCTestCase {
         let layer3 = model.network.children.first { $0.name == "layer3" }!.layer
         XCTAssertThrowsError(try layer3.backward(try Tensor(shape: [2, 1024, 4, 4], repeating: 0), needsInputGradient: false)) {
             XCTAssertTrue("\($0)".contains("without a training-mode forward"), "\($0)")
+        }
+    }
+
+    /// Keras's ResNet50: torchvision's names plus a bias on every convolution, the stride on
+    /// the first 1×1 and the shortcut (not the 3×3), and Keras's BatchNorm ε.
+    func testKerasVariantHasBiasesAndStridesOnTheFirstOneByOne() throws {
+        let model = try Architectures.named("resnet50-keras").build(classes: 1000, head: .linear)
+        XCTAssertEqual(model.stages, ["conv1", "layer1", "layer2", "layer3", "layer4", "fc"])
+        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.parameter.shape) })
+        XCTAssertEqual(shapes["conv1.bias"], [64])
+        XCTAssertEqual(shapes["layer1.0.downsample.0.bias"], [256])
+        XCTAssertEqual(shapes["layer4.2.conv3.bias"], [2048])
+        XCTAssertEqual(model.namedParameters.count, 320 + 53, "torchvision's 320 entries plus 53 convolution biases")
+        let layer2 = model.network.children.first { $0.name == "layer2" }!.layer as! Sequential
+        let blocks = layer2.children.map { $0.layer as! Bottleneck }
+        XCTAssertEqual(blocks[0].reduce.conv.stride, [2, 2])
+        XCTAssertEqual(blocks[0].spatial.conv.stride, [1, 1])
+        XCTAssertEqual(blocks[0].downsample?.conv.stride, [2, 2])
+        XCTAssertEqual(blocks[0].reduce.bn.epsilon, 1.001e-5)
+        let torchvision = try Architectures.named("resnet50").build(classes: 3, head: .linear)
+        let first = (torchvision.network.children.first { $0.name == "layer2" }!.layer as! Sequential).children[0].layer as! Bottleneck
+        XCTAssertEqual(first.reduce.conv.stride, [1, 1])
+        XCTAssertEqual(first.spatial.conv.stride, [2, 2])
+        var x = try Tensor(shape: [1, 3, 224, 224], repeating: 0.5)
+        for layer in try model.split(after: "layer4").prefix { x = try layer.forward(x, mode: .inference) }
+        XCTAssertEqual(x.shape, [1, 2048, 7, 7])
+    }
+
+    /// The Keras bottleneck (biases, stride on the 1×1 reduce) with a strided projection and
+    /// with an identity shortcut, against finite differences.
+    func testKerasBottleneckBackwardMatchesFiniteDifferences() throws {
+        for (stride, inChannels) in [(2, 6), (1, 8)] {
+            let block = try Bottleneck(inChannels: inChannels, width: 2, stride: stride, config: .kerasResNet50)
+            try linearizeForGradientCheck([block.reduce.bn, block.spatial.bn, block.expand.bn] + (block.downsample.map { [$0.bn] } ?? []),
+                                          convolutions: [block.reduce.conv, block.spatial.conv, block.expand.conv]
+                                              + (block.downsample.map { [$0.conv] } ?? []), seed: 9)
+            XCTAssertNotNil(block.reduce.conv.bias)
+            try checkGradients(block, input: try randomTensor([2, inChannels, 5, 5], seed: 10), step: 0.1)
         }
     }
 

@@ -52,7 +52,9 @@ final class WeightSourceTests: XCTestCase {
             for (tensor, values) in expected where !tensor.hasSuffix("num_batches_tracked") && !tensor.hasPrefix("classifier") {
                 XCTAssertTrue(try state.entries[tensor]?.read() == values, "\(name): \(tensor)")
             }
-            XCTAssertEqual(try source.classifier(for: model.architecture).warnings.count, layout.hasConfig ? 0 : 1, name)
+            // (A file without a fixed input shape adds a second warning, about the input size.)
+            let warnings = try source.classifier(for: model.architecture).warnings
+            XCTAssertEqual(warnings.filter { $0.contains("could not be checked") }.count, layout.hasConfig ? 0 : 1, "\(name): \(warnings)")
         }
         // Keras Applications' include_top=False: the backbone trains, import has no head to take.
         let notop = try KerasFileWriter.write(model, layout: .keras2Weights, in: directory, options: ["--drop", "predictions"])

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import NeuralNet
 import TestSupport
@@ -11,6 +12,25 @@ final class ActivationPoolingTests: XCTestCase {
             XCTAssertEqual(try layer.forward(scaled, mode: .inference).toArray(), try scaled.toArray().map(f), "\(kind)")
             // Scaled by 8, some inputs exceed 6; the step keeps clear of both kinks at 0 and 6.
             try checkGradients(layer, input: scaled, step: 1e-3)
+        }
+    }
+
+    /// The heads' activations against their formulas in Double (Keras's definitions) and
+    /// finite differences; inputs span [−3, 3] so the saturating parts are exercised.
+    func testSmoothActivations() throws {
+        let x = try randomTensor([2, 3, 4, 5], seed: 3, gap: 0.05)
+        let spread = try Tensor(shape: x.shape, values: try x.toArray().map { $0 * 3 })
+        let sigmoid = { (v: Double) in 1 / (1 + Foundation.exp(-v)) }
+        let formulas: [(Activation.Kind, (Double) -> Double)] = [
+            (.sigmoid, sigmoid), (.tanh, { Foundation.tanh($0) }), (.elu, { $0 > 0 ? $0 : Foundation.exp($0) - 1 }),
+            (.gelu, { $0 * 0.5 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }), (.swish, { $0 * sigmoid($0) }),
+        ]
+        XCTAssertEqual(Set(formulas.map(\.0.rawValue) + ["relu", "relu6"]), Set(Activation.Kind.allCases.map(\.rawValue)))
+        for (kind, f) in formulas {
+            let layer = Activation(kind)
+            let expected = try spread.toArray().map { Float(f(Double($0))) }
+            assertClose(try layer.forward(spread, mode: .inference).toArray(), expected, tolerance: 1e-6, "\(kind)")
+            try checkGradients(layer, input: spread, step: 1e-3)
         }
     }
 
@@ -43,7 +63,7 @@ final class ActivationPoolingTests: XCTestCase {
     }
 
     func testGlobalAveragePool() throws {
-        let gap = GlobalAvgPool()
+        let gap = GlobalPool(.average)
         let x = try randomTensor([3, 5, 4, 3], seed: 2)
         let y = try gap.forward(x, mode: .inference)
         XCTAssertEqual(y.shape, [3, 5])
@@ -51,6 +71,18 @@ final class ActivationPoolingTests: XCTestCase {
         let expected = (0..<15).map { i in values[(i * 12)..<(i * 12 + 12)].reduce(0, +) / 12 }
         assertClose(try y.toArray(), expected, tolerance: 1e-6, "global average")
         try checkGradients(gap, input: x)
+    }
+
+    /// Keras's GlobalMaxPooling2D: the largest value of each channel; its gradient goes to
+    /// that element alone (distinct inputs, so a step never changes the winner).
+    func testGlobalMaxPool() throws {
+        let pool = GlobalPool(.max)
+        let x = try distinctValues([2, 3, 4, 5])
+        let y = try pool.forward(x, mode: .inference)
+        XCTAssertEqual(y.shape, [2, 3])
+        let values = try x.toArray()
+        XCTAssertEqual(try y.toArray(), (0..<6).map { i in values[(i * 20)..<(i * 20 + 20)].max()! })
+        try checkGradients(pool, input: x)
     }
 
     func testPoolRejectsOversizePadding() {

@@ -133,14 +133,15 @@ struct HDF5Group {
         }
     }
 
-    /// A floating-point dataset (float16/32/64 are converted by HDF5) as float32, with its shape.
+    /// A numeric dataset as float32, with its shape: floating point (float16/32/64), or
+    /// integer (a Normalization layer's int64 `count`), converted by HDF5.
     func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
         let dataset = H5Dopen2(file.fileID, child(name), chdf5_default())
         guard dataset >= 0 else { throw error("no dataset '\(name)'") }
         defer { H5Dclose(dataset) }
         let type = H5Dget_type(dataset), space = H5Dget_space(dataset)
         defer { H5Tclose(type); H5Sclose(space) }
-        guard H5Tget_class(type) == H5T_FLOAT else { throw error("dataset '\(name)' is not floating point") }
+        guard [H5T_FLOAT, H5T_INTEGER].contains(H5Tget_class(type)) else { throw error("dataset '\(name)' is not numeric") }
         let rank = Int(H5Sget_simple_extent_ndims(space))
         guard rank >= 0, rank <= 8 else { throw error("dataset '\(name)' has rank \(rank)") }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))

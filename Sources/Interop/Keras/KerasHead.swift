@@ -1,18 +1,17 @@
 import Foundation
 import Models
 
-/// The classifier head found among the Keras layers the backbone did not claim: Dense layers,
-/// each hidden one followed by BatchNormalization, the last giving the classes (Dropout,
-/// pooling and activations hold no weights). Keras Applications' `predictions` is the
-/// one-Dense case, SkinLesion's `.linear`; a user's GAP → Dense → BN → ReLU → Dropout → …
-/// → Dense is `.mlp`, whose names are `<head>.0` Linear, `<head>.1` BatchNorm, …
+/// The classifier head's weights among the Keras layers the backbone did not claim, placed
+/// by a `KerasHeadPlan`: our names are `<head>.<index>` for the plan's layer `index` and
+/// `<head>.<count>` for the output Dense (the names `HeadConfig` builds), or `<head>` alone
+/// for a head that is just the output Dense (`.linear`, Keras Applications' `predictions`).
 ///
-/// A saved model's configuration, checked by `KerasHeadPlan`, names the head's layers in
-/// order and gives each BatchNormalization's ε and the dropout rate. Weights-only files
-/// record none of that, so the layers are paired by shape and creation order and the head's
-/// order of operations is assumed to be SkinLesion's (Dense → BatchNorm → ReLU → Dropout,
-/// Keras's default ε): a Keras head that applies its ReLU inside the Dense, before
-/// BatchNormalization, would import and compute something else.
+/// A saved model's configuration gives the plan (`KerasHeadPlan`). Weights-only files
+/// record none of it, so the plan is assumed: Dense layers chained by width, each hidden
+/// one paired with the BatchNormalization of its width, in SkinLesion's order (Dense →
+/// BatchNorm → ReLU → Dropout 0.5, Keras's default ε): a Keras head that applies its ReLU
+/// inside the Dense, before BatchNormalization, would import and compute something else,
+/// which is why `import` warns.
 struct KerasHead {
     struct Dense {
         let layer: KerasWeightFile.Layer
@@ -37,41 +36,13 @@ struct KerasHead {
         layer.arrays.count == 4 && layer.arrays.allSatisfy { $0.shape.count == 1 && $0.shape == layer.arrays[0].shape }
     }
 
-    init(layers: [KerasWeightFile.Layer], featureChannels: Int, headName: String, plan: KerasHeadPlan?, file: String) throws {
-        let (dense, norms) = try plan.map { try Self.named($0, in: layers, file: file) }
-            ?? Self.paired(layers, featureChannels: featureChannels, file: file)
-        var width = featureChannels, hidden: [Int] = []
-        var assignments: [(KerasWeightFile.Layer, KerasLayer, Float?)] = []
-        for (index, layer) in dense.enumerated() {
-            guard layer.inputs == width else {
-                throw KerasImportError(file: file, "head: Dense '\(layer.layer.name)' takes \(layer.inputs) features, "
-                                       + "the layer before it gives \(width)")
-            }
-            width = layer.outputs
-            let prefix = index * 4
-            guard index < norms.count else {
-                assignments.append((layer.layer, .dense(layer.layer.name, hidden.isEmpty ? headName : "\(headName).\(prefix)"), nil))
-                break
-            }
-            let norm = norms[index]
-            guard norm.layer.arrays[0].shape == [width] else {
-                throw KerasImportError(file: file, "head: BatchNormalization '\(norm.layer.name)' normalizes "
-                                       + "\(norm.layer.arrays[0].shape[0]) features, Dense '\(layer.layer.name)' gives \(width)")
-            }
-            assignments.append((layer.layer, .dense(layer.layer.name, "\(headName).\(prefix)"), nil))
-            assignments.append((norm.layer, .batchNorm(norm.layer.name, "\(headName).\(prefix + 1)"), norm.epsilon))
-            hidden.append(width)
-        }
-        let rate = plan?.dropout ?? HeadConfig.standardDropout
-        config = hidden.isEmpty ? .linear : .mlp(hidden: hidden, dropout: rate)
-        classes = width
-        self.assignments = assignments.map { (keras: $0.0, ours: $0.1, epsilon: $0.2) }
-    }
+    /// The metadata branch, for a two-input model: `MetadataFusion` over `inputs` values.
+    let fusion: MetadataFusion?
 
-    /// The head layers the configuration names, in its order; every weight-holding layer the
-    /// backbone left must be one of them, since anything else would be silently dropped.
-    private static func named(_ plan: KerasHeadPlan, in layers: [KerasWeightFile.Layer],
-                              file: String) throws -> ([Dense], [(layer: KerasWeightFile.Layer, epsilon: Float)]) {
+    init(layers: [KerasWeightFile.Layer], featureChannels: Int, headName: String, plan: KerasHeadPlan?,
+         metadata: (plan: KerasModelPlan.Metadata, inputs: Int)? = nil, file: String) throws {
+        let plan = try plan ?? Self.assumedPlan(layers, featureChannels: featureChannels, file: file)
+        config = plan.config
         var left = layers
         func take(_ name: String, _ kind: String, _ fits: (KerasWeightFile.Layer) -> Bool) throws -> KerasWeightFile.Layer {
             // Keras 2 may prefix a nested model's weights with its scope (`sequential/dense`).
@@ -85,22 +56,71 @@ struct KerasHead {
             }
             return layer
         }
-        let dense = try plan.dense.map { Dense(layer: try take($0, "Dense", isDense)) }
-        let norms = try plan.batchNorms.map { (layer: try take($0.name, "BatchNormalization", isBatchNorm), epsilon: $0.epsilon) }
+        func dense(_ name: String, takes width: Int) throws -> Dense {
+            let layer = Dense(layer: try take(name, "Dense", Self.isDense))
+            guard layer.inputs == width else {
+                throw KerasImportError(file: file, "head: Dense '\(name)' takes \(layer.inputs) features, the layer before it gives \(width)")
+            }
+            return layer
+        }
+        var assignments: [(keras: KerasWeightFile.Layer, ours: KerasLayer, epsilon: Float?)] = []
+        /// Takes the Dense and BatchNorm weights of `planned`, named `<prefix>.<index>`, from `width` features on.
+        func place(_ planned: [KerasHeadPlan.Layer], prefix: String, from width: Int) throws -> Int {
+            var width = width
+            for (index, layer) in planned.enumerated() {
+                switch layer {
+                case .dense(let name, _):
+                    let found = try dense(name, takes: width)
+                    width = found.outputs
+                    assignments.append((found.layer, .dense(found.layer.name, "\(prefix).\(index)"), nil))
+                case .batchNorm(let name, let epsilon):
+                    let found = try take(name, "BatchNormalization", Self.isBatchNorm)
+                    guard found.arrays[0].shape == [width] else {
+                        throw KerasImportError(file: file, "head: BatchNormalization '\(name)' normalizes "
+                                               + "\(found.arrays[0].shape[0]) features, the layer before it gives \(width)")
+                    }
+                    assignments.append((found, .batchNorm(found.name, "\(prefix).\(index)"), epsilon))
+                case .activation, .dropout:
+                    break
+                }
+            }
+            return width
+        }
+        if let metadata {
+            let branch = MetadataFusion(inputs: metadata.inputs, hidden: metadata.plan.hidden, dropout: metadata.plan.dropout)
+            // MetadataFusion's names: four per block (`meta.0` Dense, `meta.1` BatchNorm, …),
+            // a block without Dropout in Keras (rate 0) named as one with it.
+            let dense = metadata.plan.layers.filter { if case .dense = $0 { return true } else { return false } }
+            let norms = metadata.plan.layers.filter { if case .batchNorm = $0 { return true } else { return false } }
+            let planned = zip(dense, norms).flatMap { [$0, $1, .activation(.relu), .dropout(branch.dropout)] }
+            _ = try place(planned, prefix: MetadataFusion.branchName, from: metadata.inputs)
+            fusion = branch
+        } else {
+            fusion = nil
+        }
+        let width = try place(plan.layers, prefix: headName, from: featureChannels + (fusion?.outputs ?? 0))
+        let output = try dense(plan.output, takes: width)
+        let outputName = config == .linear ? headName : "\(headName).\(plan.layers.count)"
+        assignments.append((output.layer, .dense(output.layer.name, outputName), nil))
         if let extra = left.first {
             throw KerasImportError(file: file, "Keras layer '\(extra.name)' holds weights but is neither part of the "
                                    + "backbone nor on the configuration's path from the backbone to the output")
         }
-        return (dense, norms)
+        classes = output.outputs
+        self.assignments = assignments
     }
 
     /// Without a configuration: Dense layers chained by width, each hidden one paired with
-    /// the BatchNormalization of its width.
-    private static func paired(_ layers: [KerasWeightFile.Layer], featureChannels: Int,
-                               file: String) throws -> ([Dense], [(layer: KerasWeightFile.Layer, epsilon: Float)]) {
+    /// the BatchNormalization of its width, in SkinLesion's order.
+    private static func assumedPlan(_ layers: [KerasWeightFile.Layer], featureChannels: Int, file: String) throws -> KerasHeadPlan {
         for layer in layers where !isDense(layer) && !isBatchNorm(layer) {
-            throw KerasImportError(file: file, "Keras layer '\(layer.name)' (arrays \(layer.arrays.map(\.shape))) is "
-                                   + "neither part of the backbone nor a Dense or BatchNormalization of the head")
+            let names = layer.arrays.map(\.name)
+            let normalization = names == ["mean", "variance", "count"] || (layer.arrays.count == 3 && layer.arrays[2].shape.isEmpty)
+            throw KerasImportError(file: file, "Keras layer '\(layer.name)' (arrays \(layer.arrays.map(\.shape))) is neither "
+                                   + "part of the backbone nor a Dense or BatchNormalization of the head"
+                                   + (normalization ? "; it looks like a Normalization layer, and a weights-only file does not "
+                                      + "say where it sits or what it computes: import the saved model (.keras, or a Keras 2 "
+                                      + "model.save .h5), whose configuration does" : ""))
         }
         // Candidates in creation order: Keras 2 files list layers in model order; Keras 3
         // files do not, but their automatic names count up in creation order.
@@ -111,26 +131,27 @@ struct KerasHead {
             throw KerasImportError(file: file, "no classifier: the file has no Dense layer after the backbone "
                                    + "(include_top=False without a head of your own?)")
         }
-        var width = featureChannels, chain: [Dense] = [], paired: [(layer: KerasWeightFile.Layer, epsilon: Float)] = []
-        while !dense.isEmpty {
+        var width = featureChannels, planned: [KerasHeadPlan.Layer] = []
+        while true {
             guard let next = dense.firstIndex(where: { $0.inputs == width }) else {
                 throw KerasImportError(file: file, "head: no Dense takes the \(width) features before it; left: "
                                        + dense.map { "'\($0.layer.name)' \($0.inputs)→\($0.outputs)" }.joined(separator: ", "))
             }
             let layer = dense.remove(at: next)
-            chain.append(layer)
             width = layer.outputs
-            if dense.isEmpty { break }
+            if dense.isEmpty {
+                if let extra = norms.first {
+                    throw KerasImportError(file: file, "head: BatchNormalization '\(extra.name)' does not follow a hidden Dense")
+                }
+                return KerasHeadPlan(pooling: .average, layers: planned, output: layer.layer.name)
+            }
             guard let norm = norms.firstIndex(where: { $0.arrays[0].shape == [width] }) else {
                 throw KerasImportError(file: file, "head: Dense '\(layer.layer.name)' (\(layer.inputs)→\(width)) is not "
                                        + "followed by BatchNormalization; SkinLesion's head is Dense → BatchNorm → ReLU "
                                        + "→ Dropout per hidden layer")
             }
-            paired.append((norms.remove(at: norm), kerasEpsilon))
+            planned += [.dense(name: layer.layer.name, units: width), .batchNorm(name: norms.remove(at: norm).name, epsilon: kerasEpsilon),
+                        .activation(.relu), .dropout(HeadConfig.standardDropout)]
         }
-        if let extra = norms.first {
-            throw KerasImportError(file: file, "head: BatchNormalization '\(extra.name)' does not follow a hidden Dense")
-        }
-        return (chain, paired)
     }
 }

@@ -1,109 +1,172 @@
 import Foundation
 import Models
+import NeuralNet
 
-/// What a saved model's configuration says the head computes, accepted only when it is
-/// exactly what SkinLesion's head computes, because anything else would import without
-/// complaint and predict something else.
+/// The head of a saved Keras model, read from its configuration: the layers between the
+/// backbone and the output, each one mapped onto a `HeadLayer` or refused with the reason.
 ///
-/// SkinLesion's head (`HeadConfig`) is global average pooling (where the architecture
-/// pools), then per hidden layer Linear → BatchNorm → ReLU → Dropout, all with one dropout
-/// rate, then the output Linear, whose logits become probabilities by softmax. In Keras:
-/// `GlobalAveragePooling2D` (channels last, not keeping dimensions), then
-/// `Dense` (linear activation, with bias) → `BatchNormalization` (center and scale, last
-/// axis) → `Activation("relu")` or a plain `ReLU()` → `Dropout` (left out: rate 0), then
-/// `Dense` with linear or softmax activation, or linear followed by `Activation("softmax")`
-/// or `Softmax()`. The epsilon of each BatchNormalization and the dropout rate are taken
-/// from the configuration.
+/// Mapped: `GlobalAveragePooling2D` or `GlobalMaxPooling2D` (channels last; `keepdims` only
+/// when a `Flatten` follows), `Flatten` (the identity on vectors), `Dense` with a bias and a
+/// built-in activation, `BatchNormalization` with center and scale (its ε folded into the
+/// moving variance), `Activation`, `ReLU` (plain or capped at 6) and `Dropout` anywhere,
+/// then the output `Dense`, linear or softmax, optionally followed by a softmax layer (our
+/// logits become probabilities by softmax). A sigmoid output (multi-label) is refused: our
+/// classes are exclusive.
 struct KerasHeadPlan {
-    /// Keras names of the Dense layers, in order; the last gives the classes.
-    let dense: [String]
-    /// Keras names and ε of the BatchNormalization after each hidden Dense.
-    let batchNorms: [(name: String, epsilon: Float)]
-    /// The hidden blocks' dropout rate; nil for a head without hidden layers.
-    let dropout: Float?
+    enum Layer {
+        case dense(name: String, units: Int)
+        case batchNorm(name: String, epsilon: Float)
+        case activation(Activation.Kind)
+        case dropout(Float)
 
-    static func description(pools: Bool) -> String {
-        (pools ? "GlobalAveragePooling2D → " : "") + "[Dense (linear activation, with bias) → BatchNormalization "
-            + "(center and scale) → ReLU → Dropout] × hidden layers → Dense (linear or softmax)"
+        var headLayer: HeadLayer {
+            switch self {
+            case .dense(_, let units): return .dense(units: units)
+            case .batchNorm: return .batchNorm
+            case .activation(let kind): return .activation(kind)
+            case .dropout(let rate): return .dropout(rate: rate)
+            }
+        }
     }
 
-    init(_ layers: [KerasModelConfig.Layer], architecture: Architecture, file: String) throws {
-        let pools = architecture.poolsFeatures
-        var rest = layers[...]
-        func fail(_ layer: KerasModelConfig.Layer?, _ problem: String) -> KerasImportError {
-            let subject = layer.map { "Keras layer '\($0.name)' (\($0.className)) " } ?? ""
-            return KerasImportError(file: file, "\(subject)\(problem); SkinLesion's head on \(architecture.name) computes "
-                                    + "the backbone (to Keras layer '\(architecture.kerasFeatureLayer ?? "?")') → \(Self.description(pools: pools))")
+    let pooling: GlobalPool.Kind
+    /// The layers before the output Dense.
+    let layers: [Layer]
+    /// The output Dense's Keras name.
+    let output: String
+
+    var config: HeadConfig { .simplest(pooling: pooling, layers: layers.map(\.headLayer)) }
+
+    /// Keras's activation names for the kinds we compute (`silu` is Keras 3's `swish`).
+    static let activations: [String: Activation.Kind] = ["relu": .relu, "relu6": .relu6, "sigmoid": .sigmoid, "tanh": .tanh,
+                                                         "elu": .elu, "gelu": .gelu, "swish": .swish, "silu": .swish]
+
+    init(pooling: GlobalPool.Kind, layers: [Layer], output: String) {
+        (self.pooling, self.layers, self.output) = (pooling, layers, output)
+    }
+
+    init(_ nodes: [KerasGraph.Node], architecture: Architecture, file: String) throws {
+        func fail(_ node: KerasGraph.Node?, _ problem: String) -> KerasImportError {
+            KerasImportError(file: file, (node.map { "Keras layer '\($0.name)' (\($0.className)) " } ?? "") + problem
+                             + " (the head, after the \(architecture.name) backbone's '\(architecture.kerasFeatureLayer ?? "?")')")
         }
-        if pools {
-            guard let pool = rest.popFirst(), pool.className == "GlobalAveragePooling2D" else {
-                throw fail(layers.first, layers.isEmpty ? "no layers after the backbone" : "is not GlobalAveragePooling2D")
+        var rest = nodes[...]
+        var pooling = GlobalPool.Kind.average
+        if architecture.poolsFeatures {
+            guard let pool = rest.popFirst() else { throw fail(nil, "no layers after the backbone") }
+            switch pool.className {
+            case "GlobalAveragePooling2D": pooling = .average
+            case "GlobalMaxPooling2D": pooling = .max
+            default:
+                throw fail(pool, "stands where global pooling belongs: SkinLesion pools the feature map with "
+                           + "GlobalAveragePooling2D or GlobalMaxPooling2D")
             }
-            guard (pool.config["data_format"] as? String ?? "channels_last") == "channels_last",
-                  !(pool.config["keepdims"] as? Bool ?? false) else {
-                throw fail(pool, "keeps dimensions or is not channels-last; SkinLesion pools channels-last to vectors")
+            guard (pool.config["data_format"] as? String ?? "channels_last") == "channels_last" else {
+                throw fail(pool, "is not channels-last")
             }
-        }
-        var dense: [String] = [], batchNorms: [(String, Float)] = [], rates: [(layer: String, rate: Float)] = []
-        while true {
-            guard let layer = rest.popFirst() else { throw fail(nil, "no Dense layer gives the classes") }
-            guard layer.className == "Dense" else { throw fail(layer, "stands where a Dense layer belongs") }
-            guard layer.config["use_bias"] as? Bool ?? true else { throw fail(layer, "has use_bias=False") }
-            dense.append(layer.name)
-            let activation = Self.activation(layer.config["activation"])
-            // The output Dense is the last layer, or the one a separate softmax follows.
-            if rest.isEmpty || (rest.count == 1 && Self.isSoftmax(rest.first!)) {
-                if let softmax = rest.first, activation != "linear" {
-                    throw fail(softmax, "applies softmax after Dense '\(layer.name)' whose activation is already \(activation)")
+            if pool.config["keepdims"] as? Bool ?? false {
+                guard rest.first?.className == "Flatten" else {
+                    throw fail(pool, "keeps dimensions without a Flatten after it; SkinLesion pools to vectors")
                 }
-                guard activation == "linear" || activation == "softmax" else {
-                    throw fail(layer, "has activation '\(activation)'; the output Dense must be linear or softmax")
+            }
+        }
+        var layers: [Layer] = [], output: String?, outputNode: KerasGraph.Node?
+        while let node = rest.popFirst() {
+            if let outputNode {
+                // After the output Dense only a softmax may follow, and nothing after it.
+                guard Self.isSoftmax(node), rest.isEmpty, Self.activationName(outputNode.config["activation"]) == "linear" else {
+                    throw fail(node, "follows the output Dense '\(outputNode.name)'; only a softmax may, once, after a "
+                               + "linear output")
                 }
                 break
             }
-            guard activation == "linear" else {
-                throw fail(layer, "applies '\(activation)' itself, before BatchNormalization")
-            }
-            let norm = rest.removeFirst()  // not empty: this Dense is not the last layer
-            guard norm.className == "BatchNormalization" else {
-                throw fail(norm, "follows hidden Dense '\(layer.name)' where BatchNormalization belongs")
-            }
-            let (center, scale) = (norm.config["center"] as? Bool ?? true, norm.config["scale"] as? Bool ?? true)
-            guard center, scale else {
-                throw fail(norm, "has center=\(center), scale=\(scale); SkinLesion's BatchNorm has both β and γ")
-            }
-            // The axis may be written as a number or a list; -1 and 1 both are a vector's features.
-            let axis = norm.config["axis"].flatMap { ($0 as? [Int])?.first ?? ($0 as? Int) } ?? -1
-            let epsilon = (norm.config["epsilon"] as? NSNumber)?.floatValue ?? KerasHead.kerasEpsilon
-            guard axis == -1 || axis == 1, epsilon > 0 else {
-                throw fail(norm, "normalizes axis \(axis) with epsilon \(epsilon)")
-            }
-            batchNorms.append((norm.name, epsilon))
-            guard let relu = rest.popFirst() else { throw fail(norm, "ends the model where ReLU and the output Dense belong") }
-            guard Self.isReLU(relu) else { throw fail(relu, "follows BatchNormalization '\(norm.name)' where a plain ReLU belongs") }
-            if let dropout = rest.first, dropout.className == "Dropout" {
-                rest.removeFirst()
-                guard let rate = (dropout.config["rate"] as? NSNumber)?.floatValue, (0..<1).contains(rate) else {
-                    throw fail(dropout, "has rate \(dropout.config["rate"] ?? "none")")
+            if node.className == "Dense", !rest.contains(where: { $0.className == "Dense" }) {
+                // The last Dense gives the classes.
+                let activation = Self.activationName(node.config["activation"])
+                guard node.config["use_bias"] as? Bool ?? true else { throw fail(node, "has use_bias=False") }
+                guard activation == "linear" || activation == "softmax" else {
+                    throw fail(node, "is the output Dense with activation '\(activation)'; it must be linear or softmax "
+                               + "(SkinLesion's classes are exclusive: a softmax over them)")
                 }
-                rates.append((dropout.name, rate))
-            } else {
-                rates.append((relu.name, 0))
+                (output, outputNode) = (node.name, node)
+                continue
             }
-            if let odd = rates.first(where: { $0.rate != rates[0].rate }) {
-                throw fail(layers.first { $0.name == odd.layer }, "has dropout rate \(odd.rate) after \(rates[0].rate) "
-                           + "earlier (no Dropout counts as 0); SkinLesion's head has one rate for every hidden layer")
+            switch node.className {
+            case "GlobalAveragePooling2D", "GlobalMaxPooling2D": throw fail(node, "pools features that are already pooled")
+            default: layers += try Self.layers(of: node, fail: fail)
             }
         }
-        self.dense = dense
-        self.batchNorms = batchNorms.map { (name: $0.0, epsilon: $0.1) }
-        dropout = rates.first?.rate
+        guard let output else { throw fail(nil, "no Dense layer gives the classes") }
+        self.init(pooling: pooling, layers: layers, output: output)
+    }
+
+    /// What one layer between pooling and the output computes, as head layers (none for a
+    /// Flatten or a linear Activation, two for a Dense with a built-in activation); refused
+    /// when SkinLesion does not compute it.
+    static func layers(of node: KerasGraph.Node, fail: (KerasGraph.Node?, String) -> KerasImportError) throws -> [Layer] {
+        switch node.className {
+        case "Flatten":
+            return []
+        case "Dropout":
+            guard let rate = (node.config["rate"] as? NSNumber)?.floatValue, (0..<1).contains(rate) else {
+                throw fail(node, "has rate \(node.config["rate"] ?? "none")")
+            }
+            return [.dropout(rate)]
+        case "Dense":
+            guard node.config["use_bias"] as? Bool ?? true else { throw fail(node, "has use_bias=False") }
+            guard let units = (node.config["units"] as? NSNumber)?.intValue, units > 0 else { throw fail(node, "has no positive 'units'") }
+            let activation = Self.activationName(node.config["activation"])
+            return [.dense(name: node.name, units: units)] + (activation == "linear" ? [] : [.activation(try kind(activation, node, fail))])
+        case "BatchNormalization":
+            let (center, scale) = (node.config["center"] as? Bool ?? true, node.config["scale"] as? Bool ?? true)
+            guard center, scale else {
+                throw fail(node, "has center=\(center), scale=\(scale); SkinLesion's BatchNorm has both β and γ")
+            }
+            // The axis may be written as a number or a list; -1 and 1 both are a vector's features.
+            let axis = node.config["axis"].flatMap { ($0 as? [Int])?.first ?? ($0 as? Int) } ?? -1
+            let epsilon = (node.config["epsilon"] as? NSNumber)?.floatValue ?? KerasHead.kerasEpsilon
+            guard axis == -1 || axis == 1, epsilon > 0 else { throw fail(node, "normalizes axis \(axis) with epsilon \(epsilon)") }
+            return [.batchNorm(name: node.name, epsilon: epsilon)]
+        case "Activation":
+            let name = Self.activationName(node.config["activation"])
+            if name == "linear" { return [] }
+            guard name != "softmax" else { throw fail(node, "applies softmax before the output Dense") }
+            return [.activation(try kind(name, node, fail))]
+        case "ReLU":
+            return [.activation(try reLU(node, fail))]
+        case "Softmax":
+            throw fail(node, "applies softmax before the output Dense")
+        default:
+            throw fail(node, "is not a layer SkinLesion's head maps: " + KerasModelPlan.refusalReason(node))
+        }
+    }
+
+    private static func kind(_ name: String, _ node: KerasGraph.Node,
+                             _ fail: (KerasGraph.Node?, String) -> KerasImportError) throws -> Activation.Kind {
+        guard let kind = activations[name] else {
+            throw fail(node, "uses activation '\(name)'; SkinLesion computes \(activations.keys.sorted().joined(separator: ", "))")
+        }
+        return kind
+    }
+
+    /// `ReLU()`: max(x, 0), or ReLU6 with `max_value` 6; a slope or threshold is refused.
+    private static func reLU(_ node: KerasGraph.Node, _ fail: (KerasGraph.Node?, String) -> KerasImportError) throws -> Activation.Kind {
+        let number = { (key: String) in (node.config[key] as? NSNumber)?.doubleValue ?? 0 }
+        guard number("negative_slope") == 0, number("threshold") == 0 else {
+            throw fail(node, "has negative_slope \(number("negative_slope")) and threshold \(number("threshold")); "
+                       + "SkinLesion computes a plain ReLU or ReLU6")
+        }
+        switch node.config["max_value"] {
+        case nil, is NSNull: return .relu
+        case let cap as NSNumber where cap.doubleValue == 6: return .relu6
+        case let cap: throw fail(node, "caps at \(cap ?? "?"); SkinLesion computes a plain ReLU or ReLU6")
+        }
     }
 
     /// The activation's name: Keras writes built-in ones as a string; an object (a
     /// serialized function) is read by its `config` or class name, so it matches nothing
     /// unless it names one; none means linear.
-    static func activation(_ value: Any?) -> String {
+    static func activationName(_ value: Any?) -> String {
         if let name = value as? String { return name }
         if let object = value as? [String: Any] {
             return object["config"] as? String ?? (object["class_name"] as? String ?? "unknown")
@@ -111,22 +174,10 @@ struct KerasHeadPlan {
         return "linear"
     }
 
-    static func isSoftmax(_ layer: KerasModelConfig.Layer) -> Bool {
-        switch layer.className {
-        case "Activation": return activation(layer.config["activation"]) == "softmax"
-        case "Softmax": return (layer.config["axis"] as? Int ?? -1) == -1
-        default: return false
-        }
-    }
-
-    /// max(x, 0) exactly: `Activation("relu")`, or `ReLU()` without a cap, slope or threshold.
-    static func isReLU(_ layer: KerasModelConfig.Layer) -> Bool {
-        switch layer.className {
-        case "Activation": return activation(layer.config["activation"]) == "relu"
-        case "ReLU":
-            let cap = layer.config["max_value"]
-            let number = { (key: String) in (layer.config[key] as? NSNumber)?.doubleValue ?? 0 }
-            return (cap == nil || cap is NSNull) && number("negative_slope") == 0 && number("threshold") == 0
+    static func isSoftmax(_ node: KerasGraph.Node) -> Bool {
+        switch node.className {
+        case "Activation": return activationName(node.config["activation"]) == "softmax"
+        case "Softmax": return (node.config["axis"] as? Int ?? -1) == -1
         default: return false
         }
     }

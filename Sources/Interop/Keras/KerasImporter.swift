@@ -3,7 +3,10 @@ import Models
 import NeuralNet
 
 /// Converts a Keras model's weights into one of our classifiers: the architecture's Keras
-/// mapping for the backbone, `KerasHead` for the classifier, layouts converted exactly.
+/// mapping for the backbone, `KerasHead` for the classifier, layouts converted exactly; a
+/// saved model's whole configuration is walked first (`KerasModelPlan`), so its
+/// preprocessing layers and input size come along and anything that cannot be mapped is
+/// refused by name.
 public enum KerasImporter {
     public struct Result {
         public let model: Classifier
@@ -13,10 +16,20 @@ public enum KerasImporter {
         /// Whether the file's model configuration confirmed the head's operations; false for
         /// weights-only files, whose head is assumed to be SkinLesion's.
         public let headChecked: Bool
+        /// The model's input side: its input shape's, else the architecture's.
+        public let inputSize: Int
+        /// The model's own Rescaling / Normalization layers as a per-channel preprocessing,
+        /// else the architecture's.
+        public let preprocessing: Preprocessing
+        /// Whether `inputSize` came from the file (false: the model takes any size, or the
+        /// file records none, and the architecture's is used).
+        public let inputSizeFromFile: Bool
     }
 
-    public static func load(_ url: URL, architecture: Architecture) throws -> Result {
-        try convert(KerasWeightFile(contentsOf: url), architecture: architecture)
+    /// `metadataInputs`: the width of the vector the caller's `MetadataSpec` encodes, for a
+    /// model with a second, metadata input (whose file does not record how it was encoded).
+    public static func load(_ url: URL, architecture: Architecture, metadataInputs: Int? = nil) throws -> Result {
+        try convert(KerasWeightFile(contentsOf: url), architecture: architecture, metadataInputs: metadataInputs)
     }
 
     /// The backbone's Keras layers: everything the mapping puts outside the head; the head is
@@ -41,25 +54,56 @@ public enum KerasImporter {
         return StateDict(source: file.file, entries: state.entries.filter { assigned.contains($0.key) })
     }
 
-    public static func convert(_ file: KerasWeightFile, architecture: Architecture) throws -> Result {
+    public static func convert(_ file: KerasWeightFile, architecture: Architecture, metadataInputs: Int? = nil) throws -> Result {
         let backbone = try backboneMapping(architecture, file: file.file)
-        // A saved model's configuration is checked first: a head that computes something
+        // A saved model's configuration is checked first: a model that computes something
         // else is refused for what it computes, whatever its weights look like.
-        let plan = try file.modelConfig.map { json -> KerasHeadPlan in
-            let layers = try KerasModelConfig(json: json, featureLayer: architecture.kerasFeatureLayer ?? "", file: file.file).head
-            return try KerasHeadPlan(layers, architecture: architecture, file: file.file)
+        let plan = try file.modelConfig.map {
+            try KerasModelPlan(KerasGraph(json: $0, file: file.file), architecture: architecture, mapping: backbone, file: file.file)
         }
         let matching = try KerasLayerMatching(file: file, mapping: backbone)
-        let head = try KerasHead(layers: matching.unclaimed, featureChannels: architecture.featureChannels,
-                                 headName: architecture.headName, plan: plan, file: file.file)
-        let model = try architecture.build(classes: head.classes, head: head.config)
+        var unclaimed = matching.unclaimed
+        var statistics: [String: (mean: [Double], variance: [Double])] = [:]
+        for name in plan?.normalizationWeights ?? [] {
+            guard let index = unclaimed.firstIndex(where: { $0.name == name || $0.name.hasSuffix("/" + name) }),
+                  unclaimed[index].arrays.count >= 2 else {
+                throw KerasImportError(file: file.file, "Keras layer '\(name)' (Normalization) has no mean and variance "
+                                       + "in its configuration and no weights in the file")
+            }
+            let arrays = unclaimed.remove(at: index).arrays  // mean, variance, count (int64, read and unused)
+            statistics[name] = (arrays[0].values.map(Double.init), arrays[1].values.map(Double.init))
+        }
+        let metadata = try plan?.metadata.map { branch -> (plan: KerasModelPlan.Metadata, inputs: Int) in
+            guard let inputs = metadataInputs else {
+                throw KerasImportError(file: file.file, "the model has a second input '\(branch.name)' "
+                                       + "(\(branch.width.map { "\($0) values" } ?? "a vector")) whose branch joins the image "
+                                       + "features: a metadata-fusion model. A Keras file does not record how its metadata "
+                                       + "vector was encoded: give the spec that does (--metadata-spec FILE: a MetadataSpec, the "
+                                       + "JSON `train --metadata` stores in its model files)")
+            }
+            guard branch.width == nil || branch.width == inputs else {
+                throw KerasImportError(file: file.file, "the metadata spec encodes \(inputs) values, the model's input "
+                                       + "'\(branch.name)' takes \(branch.width!)")
+            }
+            return (branch, inputs)
+        }
+        if metadataInputs != nil, metadata == nil {
+            throw KerasImportError(file: file.file, plan == nil
+                                   ? "a weights-only file cannot show a metadata branch; import the saved model (.keras, or a Keras 2 model.save .h5)"
+                                   : "a metadata spec is given but the model has no metadata input")
+        }
+        let head = try KerasHead(layers: unclaimed, featureChannels: architecture.featureChannels,
+                                 headName: architecture.headName, plan: plan?.head, metadata: metadata, file: file.file)
+        let model = try architecture.build(classes: head.classes, head: head.config, fusion: head.fusion)
         let assigned = try assign(matching.pairs.map { ($0.keras, $0.ours, Float?.none) } + head.assignments, to: model, file: file)
         let missing = model.namedParameters.filter { $0.parameter.kind != .counter && !assigned.contains($0.name) }
         guard missing.isEmpty else {
             throw KerasImportError(file: file.file, "no Keras weights for \(missing.map(\.name).joined(separator: ", "))")
         }
-        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count,
-                      headChecked: plan != nil)
+        let preprocessing = try plan?.preprocessing(statistics: statistics, file: file.file)
+        return Result(model: model, format: file.format, layerCount: matching.pairs.count + head.assignments.count + statistics.count,
+                      headChecked: plan != nil, inputSize: plan?.inputSize ?? architecture.inputSize,
+                      preprocessing: preprocessing ?? architecture.preprocessing, inputSizeFromFile: plan?.inputSize != nil)
     }
 
     /// Converts each Keras layer's arrays into the parameters it maps to, layouts exactly;

@@ -21,16 +21,22 @@ public struct KerasSource: WeightSource {
         try KerasImporter.backbone(file, architecture: architecture)
     }
 
-    public func classifier(for architecture: Architecture) throws -> ImportedModel {
-        let result = try KerasImporter.convert(file, architecture: architecture)
+    /// The whole model: a saved model's configuration is walked (`KerasImporter.convert`), so
+    /// its preprocessing layers, input size and metadata branch come along.
+    public func classifier(for architecture: Architecture, metadataInputs: Int?) throws -> ImportedModel {
+        let result = try KerasImporter.convert(file, architecture: architecture, metadataInputs: metadataInputs)
         // Weights-only files carry no configuration: the head's operations are assumed.
-        let warnings = result.headChecked ? [] : [
+        var warnings = result.headChecked ? [] : [
             "\(file.file) is a \(result.format.rawValue) file without the model's configuration, so the head's "
             + "activations could not be checked: it is imported as SkinLesion computes it (Dense → "
             + "BatchNormalization → ReLU → Dropout per hidden layer, Keras's default BatchNormalization epsilon "
             + "1e-3). Import the saved model (.keras, or a Keras 2 model.save .h5) to have it checked.",
         ]
+        if !result.inputSizeFromFile {
+            warnings.append("\(file.file) records no fixed input size; the model is set to \(architecture.name)'s "
+                            + "\(result.inputSize)×\(result.inputSize)")
+        }
         return ImportedModel(model: result.model, format: result.format.rawValue, contents: "\(result.layerCount) Keras layers with weights",
-                             warnings: warnings)
+                             warnings: warnings, inputSize: result.inputSize, preprocessing: result.preprocessing)
     }
 }

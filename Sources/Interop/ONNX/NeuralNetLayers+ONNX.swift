@@ -37,6 +37,23 @@ extension Activation: ONNXExportable {
             let low = graph.constant("min", shape: [], floats: [0])
             let high = graph.constant("max", shape: [], floats: [6])
             return graph.node("Clip", [x.name, low, high], shape: x.shape)
+        case .sigmoid:
+            return graph.node("Sigmoid", [x.name], shape: x.shape)
+        case .tanh:
+            return graph.node("Tanh", [x.name], shape: x.shape)
+        case .elu:
+            return graph.node("Elu", [x.name], [("alpha", .float(1))], shape: x.shape)
+        case .gelu:
+            // x · Φ(x) = x · (1 + erf(x / √2)) / 2, the exact (erf) GELU; ONNX's own Gelu
+            // operator arrives only in opset 20.
+            let scaled = graph.node("Div", [x.name, graph.constant("sqrt2", shape: [], floats: [Float(2).squareRoot()])], shape: x.shape)
+            let erf = graph.node("Erf", [scaled.name], shape: x.shape)
+            let cdf = graph.node("Add", [erf.name, graph.constant("one", shape: [], floats: [1])], shape: x.shape)
+            let half = graph.node("Mul", [x.name, graph.constant("half", shape: [], floats: [0.5])], shape: x.shape)
+            return graph.node("Mul", [half.name, cdf.name], shape: x.shape)
+        case .swish:
+            let gate = graph.node("Sigmoid", [x.name], shape: x.shape)
+            return graph.node("Mul", [x.name, gate.name], shape: x.shape)
         }
     }
 }
@@ -88,10 +105,10 @@ extension Pool2D: ONNXExportable {
     }
 }
 
-extension GlobalAvgPool: ONNXExportable {
+extension GlobalPool: ONNXExportable {
     func exportONNX(_ x: ONNXValue, into graph: ONNXGraph) throws -> ONNXValue {
-        guard x.shape.count == 3 else { throw ONNXExportError(layer: graph.path, "GlobalAvgPool needs [N, C, H, W], got [N, \(x.shape)]") }
-        let pooled = graph.node("GlobalAveragePool", [x.name], shape: [x.shape[0], 1, 1])
+        guard x.shape.count == 3 else { throw ONNXExportError(layer: graph.path, "GlobalPool needs [N, C, H, W], got [N, \(x.shape)]") }
+        let pooled = graph.node(kind == .max ? "GlobalMaxPool" : "GlobalAveragePool", [x.name], shape: [x.shape[0], 1, 1])
         return graph.node("Flatten", [pooled.name], [("axis", .int(1))], shape: [x.shape[0]])
     }
 }

@@ -4,8 +4,10 @@ import NeuralNet
 /// stored in every model file and applied by every consumer.
 public struct Preprocessing: Codable, Sendable, Equatable {
     /// The name of the loader's normalization (`Dermoscopy.Normalization`): `torchvision`,
-    /// `caffe`, `tf`, `kerasTorch` or `tfLite`; `mean` and `std` spell it out as
-    /// (x/255 − mean)/std for readers of the model file.
+    /// `caffe`, `tf`, `kerasTorch` or `tfLite`, whose `mean` and `std` spell it out as
+    /// (x/255 − mean)/std for readers of the model file; or `perChannel`, where they are the
+    /// definition (RGB): any per-channel scale and offset, such as a Keras model's own
+    /// `Rescaling` and `Normalization` layers compute.
     public let mode: String
     public let mean: [Float]
     public let std: [Float]
@@ -18,7 +20,7 @@ public struct Preprocessing: Codable, Sendable, Equatable {
     public static let tfLite = Preprocessing(mode: "tfLite", mean: [Float](repeating: 127.0 / 255, count: 3),
                                              std: [Float](repeating: 128.0 / 255, count: 3))
 
-    /// Keras "caffe" mode (VGG19): BGR, x − the BGR ImageNet means, no scaling; `mean` is
+    /// Keras "caffe" mode (VGG19, ResNet50): BGR, x − the BGR ImageNet means, no scaling; `mean` is
     /// the RGB means over 255 and `std` 1/255, so (x/255 − mean)/std = x − 255·mean.
     public static let caffe = Preprocessing(mode: "caffe", mean: [123.68 / 255, 116.779 / 255, 103.939 / 255],
                                             std: [Float](repeating: 1.0 / 255, count: 3))
@@ -28,6 +30,14 @@ public struct Preprocessing: Codable, Sendable, Equatable {
 
     /// Keras "torch" mode (DenseNet121): torchvision's statistics under Keras's name.
     public static let kerasTorch = Preprocessing(mode: "kerasTorch", mean: imagenet.mean, std: imagenet.std)
+
+    /// x·scale[c] + offset[c] on RGB bytes, written as (x/255 − mean)/std; nil where a scale
+    /// is zero or a value is not finite (no normalization computes that).
+    public static func perChannel(scale: [Double], offset: [Double]) -> Preprocessing? {
+        guard scale.count == 3, offset.count == 3, (scale + offset).allSatisfy(\.isFinite), !scale.contains(0) else { return nil }
+        return Preprocessing(mode: "perChannel", mean: zip(scale, offset).map { Float(-$1 / $0 / 255) },
+                             std: scale.map { Float(1 / ($0 * 255)) })
+    }
 
     /// Whether the network's input planes are blue, green, red (Keras's caffe mode) rather
     /// than red, green, blue; `mean` and `std` are in RGB order either way.
@@ -65,8 +75,8 @@ public struct Architecture: Sendable {
 
     /// Where Keras Applications' weights go: every weight-holding Keras layer with our names,
     /// the 1000-class `predictions` Dense onto `headName`. Nil where Keras has no such model
-    /// with our topology: Keras's ResNet50 has convolution biases that torchvision's lacks,
-    /// and Keras has no EfficientNet-Lite0.
+    /// with our topology: torchvision's ResNet-50 (Keras's is `resnet50-keras`, with biases and
+    /// the stride elsewhere), and Keras has no EfficientNet-Lite0.
     public var kerasLayers: [KerasLayer]? { kerasTable?(headName) }
 
     /// Builds the network with `classes` outputs, initialised from `seed`; with `fusion`, the
@@ -95,6 +105,11 @@ public enum Architectures {
                      preprocessing: .imagenet, camLayer: "layer4", headName: "fc",
                      countsRunningStatistics: false, featureChannels: ResNetConfig.resnet50.featureChannels,
                      makeBackbone: { try ResNetConfig.resnet50.makeBackbone() }),
+        Architecture(name: "resnet50-keras", summary: "ResNet50 v1 (Keras topology: stride on the first 1×1, biased convolutions; torchvision names)",
+                     inputSize: 224, preprocessing: .caffe, camLayer: "layer4", headName: "fc",
+                     countsRunningStatistics: true, featureChannels: ResNetConfig.kerasResNet50.featureChannels,
+                     makeBackbone: { try ResNetConfig.kerasResNet50.makeBackbone() },
+                     kerasTable: { ResNetConfig.kerasResNet50.kerasLayers(head: $0) }, kerasFeatureLayer: "conv5_block3_out"),
         .efficientNetLite("efficientnet-lite0", .lite0),
         .efficientNetLite("efficientnet-lite1", .lite1),
         .efficientNetLite("efficientnet-lite2", .lite2),

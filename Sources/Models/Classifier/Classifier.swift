@@ -1,6 +1,6 @@
 import NeuralNet
 
-/// Backbone → global average pooling → head: the whole network a user trains and serves.
+/// Backbone → global pooling → head: the whole network a user trains and serves.
 ///
 /// It is one `Sequential` whose frozen prefix costs only a forward pass: freeze everything
 /// below a stage and those modules run in inference mode (BatchNorm folded, no activations
@@ -23,7 +23,7 @@ public final class Classifier: Layer {
         self.classes = classes
         self.head = head
         self.fusion = fusion
-        let pooling: [(String, any Layer)] = architecture.poolsFeatures ? [("avgpool", GlobalAvgPool())] : []
+        let pooling: [(String, any Layer)] = architecture.poolsFeatures ? [(head.pooling == .max ? "maxpool" : "avgpool", GlobalPool(head.pooling))] : []
         let top: (String, any Layer)
         if let fusion {
             guard architecture.poolsFeatures else {

@@ -1,17 +1,32 @@
 import CDNNL
 
-/// ReLU and ReLU6 as one eltwise layer; the same kinds are fused into convolutions as
-/// post-ops for inference.
+/// Elementwise activations as one eltwise layer; the same kinds are fused into convolutions as
+/// post-ops for inference. The backbones use ReLU and ReLU6; the others are there for the
+/// heads Keras users build (`Dense(256, activation="gelu")`), each with Keras's definition.
 public final class Activation: Layer {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         case relu
         /// min(max(x, 0), 6): MobileNet/EfficientNet-Lite's activation.
         case relu6
+        /// 1 / (1 + e^−x).
+        case sigmoid
+        case tanh
+        /// x for x > 0, e^x − 1 otherwise (α = 1, Keras's default).
+        case elu
+        /// x · Φ(x) with the exact normal CDF (Keras's `gelu`, `approximate=False`).
+        case gelu
+        /// x · sigmoid(x), Keras's `swish` / `silu`.
+        case swish
 
         var algorithm: (kind: dnnl_alg_kind_t, alpha: Float, beta: Float) {
             switch self {
             case .relu: return (dnnl_eltwise_relu, 0, 0)
             case .relu6: return (dnnl_eltwise_clip, 0, 6)
+            case .sigmoid: return (dnnl_eltwise_logistic, 0, 0)
+            case .tanh: return (dnnl_eltwise_tanh, 0, 0)
+            case .elu: return (dnnl_eltwise_elu, 1, 0)
+            case .gelu: return (dnnl_eltwise_gelu_erf, 0, 0)
+            case .swish: return (dnnl_eltwise_swish, 1, 0)
             }
         }
     }

@@ -104,26 +104,32 @@ public final class Pool2D: Layer {
     }
 }
 
-/// Average over all spatial positions: `[N, C, H, W]` → `[N, C]`, the bridge from a
-/// backbone's feature map to the classifier head.
-public final class GlobalAvgPool: Layer {
+/// Average or maximum over all spatial positions: `[N, C, H, W]` → `[N, C]`, the bridge from
+/// a backbone's feature map to the classifier head (Keras's `GlobalAveragePooling2D` and
+/// `GlobalMaxPooling2D`).
+public final class GlobalPool: Layer {
+    public enum Kind: String, Sendable, Codable { case average, max }
+
+    public let kind: Kind
     private var pool: Pool2D?
 
-    public init() {}
+    public init(_ kind: Kind = .average) { self.kind = kind }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { [] }
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
-        try requireRank(x, 4, "GlobalAvgPool")
+        try requireRank(x, 4, "GlobalPool")
         let window = [x.shape[2], x.shape[3]]
-        if pool?.kernel != window { pool = try Pool2D(.average(countIncludesPadding: true), kernel: window, stride: window) }
+        if pool?.kernel != window {
+            pool = try Pool2D(kind == .max ? .max : .average(countIncludesPadding: true), kernel: window, stride: window)
+        }
         let pooled = try pool!.forward(x, mode: mode)
         return try pooled.reshaped([x.shape[0], x.shape[1]])
     }
 
     public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
-        let pool = try saved(pool, "GlobalAvgPool")
-        guard dy.shape.count == 2 else { throw NeuralNetError.invalidShape("GlobalAvgPool gradient must be [N, C], got \(dy.shape)") }
+        let pool = try saved(pool, "GlobalPool")
+        guard dy.shape.count == 2 else { throw NeuralNetError.invalidShape("GlobalPool gradient must be [N, C], got \(dy.shape)") }
         return try pool.backward(dy.reshaped(dy.shape + [1, 1]), needsInputGradient: needsInputGradient)
     }
 }

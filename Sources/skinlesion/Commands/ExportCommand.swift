@@ -39,9 +39,7 @@ struct ExportCommand: ParsableCommand {
         let url = URL(fileURLWithPath: model)
         let (classifier, metadata) = try ModelFile.load(from: url)
         // The graph must normalize as every SkinLesion consumer does, so the mode must be one they know.
-        guard Normalization(rawValue: metadata.preprocessing.mode) != nil else {
-            throw ValidationError("\(url.lastPathComponent): unknown preprocessing mode '\(metadata.preprocessing.mode)'")
-        }
+        _ = try metadata.preprocessing.normalization(source: url.lastPathComponent)
         var options = ONNXExportOptions(inputSize: metadata.inputSize, classNames: metadata.classNames,
                                         temperature: metadata.temperature, preprocessing: metadata.preprocessing,
                                         includesPreprocessing: withPreprocessing, opset: opset,
