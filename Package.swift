@@ -4,7 +4,8 @@ import PackageDescription
 /// Module layout follows ../shared/DESIGN.md: dependencies only point down
 /// (skinlesion → Serving → Inference → Models → NeuralNet → CDNNL;
 /// Dermoscopy → CImageCodecs, and → NeuralNet for the one seeded generator and batch tensors;
-/// Interop → Models, CHDF5 and ZIPFoundation: weight formats in and out, one folder each).
+/// Interop → Models, CHDF5 and ZIPFoundation: weight formats in and out, one folder each;
+/// Training → Distributed → CMPI: the Communicator, a single process or Open MPI).
 let package = Package(
     name: "SkinLesion",
     platforms: [.macOS(.v14)],
@@ -36,7 +37,9 @@ let package = Package(
             "CHDF5", "Models", "NeuralNet", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "Inference", dependencies: ["Dermoscopy", "Models", "NeuralNet"]),
-        .target(name: "Training", dependencies: ["Dermoscopy", "Inference", "Models", "NeuralNet"]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Training", dependencies: ["Dermoscopy", "Distributed", "Inference", "Models", "NeuralNet"]),
         .target(name: "Serving", dependencies: [
             "Dermoscopy", "Inference", "Models", "NeuralNet",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -52,14 +55,14 @@ let package = Package(
         .executableTarget(
             name: "skinlesion",
             dependencies: [
-                "Dermoscopy", "Inference", "Interop", "Models", "NeuralNet", "Serving", "Training",
+                "Dermoscopy", "Distributed", "Inference", "Interop", "Models", "NeuralNet", "Serving", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "DermoscopyTests", dependencies: ["Dermoscopy", "NeuralNet"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Distributed", "Dermoscopy", "Inference", "Models", "NeuralNet", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: [
             "Dermoscopy", "Serving", "Inference", "Models", "NeuralNet", .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -55,7 +55,7 @@ public enum GradCAM {
 
         let weights = suffix.flatMap(\.parameters)
         let frozen = weights.map(\.frozen)
-        let norms = suffix.flatMap(batchNorms)
+        let norms = suffix.flatMap(\.batchNorms)
         let statistics = norms.map(\.usesRunningStatistics)
         defer {
             zip(weights, frozen).forEach { $0.frozen = $1 }
@@ -94,18 +94,6 @@ public enum GradCAM {
                 throw NeuralNetError.invalidArgument("\(type(of: layer)) returned no input gradient")
             }
             return dx
-        }
-    }
-
-    /// Every BatchNorm inside `layer`. Composite layers share no list of children, so their
-    /// stored properties are searched by reflection.
-    private static func batchNorms(in layer: any Layer) -> [BatchNorm] {
-        if let norm = layer as? BatchNorm { return [norm] }
-        if let sequential = layer as? Sequential { return sequential.children.flatMap { batchNorms(in: $0.layer) } }
-        return Mirror(reflecting: layer).children.flatMap { child -> [BatchNorm] in
-            if let sublayer = child.value as? any Layer { return batchNorms(in: sublayer) }
-            if let sublayers = child.value as? [any Layer] { return sublayers.flatMap(batchNorms) }
-            return []
         }
     }
 }

@@ -59,6 +59,10 @@ public final class Parameter {
 
     public func markUpdated() { version &+= 1 }
 
+    /// Direct access to the plain gradient, nil before a backward pass has set one: data-parallel
+    /// training replaces it in place by its mean over the ranks.
+    public var gradStorage: UnsafeMutablePointer<Float>? { grad?.pointer }
+
     /// The gradient in row-major order (zeros when no backward pass has set it).
     public var gradValues: [Float] {
         guard let grad else { return [Float](repeating: 0, count: count) }

@@ -50,7 +50,7 @@ final class EvaluatorTests: XCTestCase {
         let resumed = try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: nil, log: { _ in })
         try resumed.model.load(from: SafeTensorsFile(contentsOf: run.bestModel))
         let samples = test.map { LoaderSample(url: dataset.url(of: $0), label: predictor.metadata.classNames.firstIndex(of: $0.label)!) }
-        let (report, _) = try resumed.evaluate(samples, metadata: nil)
+        let (report, _) = try XCTUnwrap(resumed.evaluate(samples, metadata: nil))
         XCTAssertEqual(report.accuracy, plain.report.accuracy, accuracy: 1e-12)
 
         var metadata = predictor.metadata

@@ -127,11 +127,14 @@ public final class Classifier: Layer {
 extension Classifier {
     /// Gives every dropout layer a generator derived from `seed`, so the masks of a training
     /// step depend only on the run seed and the step number: a resumed run draws the same ones.
-    public func reseedDropout(_ seed: UInt64) {
+    /// `rowsBefore` is the position of this process's first image in the global batch of a
+    /// data-parallel step, so each image's mask is keyed by that position, never by the rank.
+    public func reseedDropout(_ seed: UInt64, rowsBefore: Int = 0) {
         var index: UInt64 = 0
         func visit(_ layer: any Layer) {
             if let dropout = layer as? Dropout {
                 dropout.generator = SeededGenerator(seed: seed &+ index &* 0x9E37_79B9_7F4A_7C15)
+                dropout.rowsBefore = rowsBefore
                 index += 1
             } else if let sequential = layer as? Sequential {
                 sequential.children.forEach { visit($0.layer) }

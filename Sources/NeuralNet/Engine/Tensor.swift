@@ -81,6 +81,12 @@ public final class Tensor {
     /// The buffer as floats, in the tensor's own layout.
     var pointer: UnsafeMutablePointer<Float> { rawPointer.assumingMemoryBound(to: Float.self) }
 
+    /// Multiplies every element by `factor` in place, in any layout (padding stays zero): a
+    /// data-parallel rank's share of a weighted loss gradient.
+    public func scale(by factor: Float) {
+        for i in 0..<physicalCount { pointer[i] *= factor }
+    }
+
     public var isPlain: Bool { md.isPlain }
 
     /// A short description of the layout, such as `f32::blocked:aBcd8b:f0 1x64x56x56`.

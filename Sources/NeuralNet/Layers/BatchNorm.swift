@@ -25,8 +25,14 @@ public final class BatchNorm: Layer {
     public let runningVar: Parameter
     public let numBatchesTracked: Parameter
     public var usesRunningStatistics = false
+    /// Sums statistics over the processes of a data-parallel job (synchronised BatchNorm);
+    /// nil normalises over this process's batch alone.
+    public var statisticsSum: (any StatisticsSum)?
 
-    private var saved: (x: Tensor, mean: Tensor, variance: Tensor, flags: UInt32, forward: Primitive)?
+    /// What the backward needs; `synchronized` holds the reduction and the global count per
+    /// channel when the statistics were the global batch's.
+    private var saved: (x: Tensor, mean: Tensor, variance: Tensor, flags: UInt32, forward: Primitive,
+                        synchronized: (reduction: any StatisticsSum, count: Double)?)?
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, scale: Bool = true) throws {
         guard channels > 0 else { throw NeuralNetError.invalidArgument("BatchNorm needs a positive channel count, got \(channels)") }
@@ -54,14 +60,10 @@ public final class BatchNorm: Layer {
         if !global && x.count / channels < 2 {
             throw NeuralNetError.invalidShape("BatchNorm(\(channels)) needs more than one value per channel to train, got \(x.shape)")
         }
+        if !global, let statisticsSum { return try synchronizedForward(x, statisticsSum) }
         let flags = (scaled ? dnnl_use_scale.rawValue : 0) | dnnl_use_shift.rawValue | (global ? dnnl_use_global_stats.rawValue : 0)
         let prop = mode == .training ? dnnl_forward_training : dnnl_forward_inference
-        let primitive = try Engine.shared.primitive("bn_fwd|\(x.md.key)|\(prop.rawValue)|\(flags)|\(epsilon)") {
-            var op = dnnl_batch_normalization_desc_t()
-            var md = x.md
-            try check(dnnl_batch_normalization_forward_desc_init(&op, prop, &md, epsilon, flags), "batch_normalization_forward_desc_init")
-            return try Primitive("batchnorm forward", op: &op)
-        }
+        let primitive = try forwardPrimitive(x, prop, flags)
         let y = try Tensor(md: primitive.md(dnnl_query_dst_md))
         let mean = global ? runningMean.value : try Tensor(md: .plain([channels]))
         let variance = global ? runningVar.value : try Tensor(md: .plain([channels]))
@@ -69,7 +71,52 @@ public final class BatchNorm: Layer {
                                (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)]
                               + (scaled ? [(CDNNL_ARG_SCALE, weight.value)] : []))
         if !global { updateRunningStatistics(mean: mean, variance: variance, perChannel: x.count / channels) }
-        saved = mode == .training ? (x, mean, variance, flags, primitive) : nil
+        saved = mode == .training ? (x, mean, variance, flags, primitive, nil) : nil
+        return y
+    }
+
+    private func forwardPrimitive(_ x: Tensor, _ prop: dnnl_prop_kind_t, _ flags: UInt32) throws -> Primitive {
+        try Engine.shared.primitive("bn_fwd|\(x.md.key)|\(prop.rawValue)|\(flags)|\(epsilon)") {
+            var op = dnnl_batch_normalization_desc_t()
+            var md = x.md
+            try check(dnnl_batch_normalization_forward_desc_init(&op, prop, &md, epsilon, flags), "batch_normalization_forward_desc_init")
+            return try Primitive("batchnorm forward", op: &op)
+        }
+    }
+
+    /// Training over the global batch of a data-parallel job: this process's mean and variance
+    /// (oneDNN), combined over the processes in Double with Chan's formula (first the counts and
+    /// sums, then Σ nᵣ(σᵣ² + (μᵣ − μ)²), which keeps the precision a single pass of sums of
+    /// squares would lose), then normalisation with those as fixed statistics. γ is always passed
+    /// (1 when not `scaled`) because the backward needs its Σ dy·x̂.
+    private func synchronizedForward(_ x: Tensor, _ reduction: any StatisticsSum) throws -> Tensor {
+        let local = try forwardPrimitive(x, dnnl_forward_training, dnnl_use_scale.rawValue | dnnl_use_shift.rawValue)
+        let mean = try Tensor(md: .plain([channels]))
+        let variance = try Tensor(md: .plain([channels]))
+        try local.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, try Tensor(md: local.md(dnnl_query_dst_md))),
+                           (CDNNL_ARG_SCALE, weight.value), (CDNNL_ARG_SHIFT, bias.value),
+                           (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)])
+        let n = Double(x.count / channels)
+        var sums = (0..<channels).map { n * Double(mean.pointer[$0]) } + [n]
+        try sums.withUnsafeMutableBufferPointer { try reduction.sum($0) }
+        let total = sums[channels]
+        let globalMean = sums.prefix(channels).map { $0 / total }
+        var spread = (0..<channels).map { c -> Double in
+            let offset = Double(mean.pointer[c]) - globalMean[c]
+            return n * (Double(variance.pointer[c]) + offset * offset)
+        }
+        try spread.withUnsafeMutableBufferPointer { try reduction.sum($0) }
+        for c in 0..<channels {
+            mean.pointer[c] = Float(globalMean[c])
+            variance.pointer[c] = Float(spread[c] / total)
+        }
+        let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | dnnl_use_global_stats.rawValue
+        let primitive = try forwardPrimitive(x, dnnl_forward_training, flags)
+        let y = try Tensor(md: primitive.md(dnnl_query_dst_md))
+        try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, y), (CDNNL_ARG_SCALE, weight.value),
+                               (CDNNL_ARG_SHIFT, bias.value), (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)])
+        updateRunningStatistics(mean: mean, variance: variance, perChannel: Int(total))
+        saved = (x, mean, variance, flags, primitive, (reduction, total))
         return y
     }
 
@@ -106,10 +153,40 @@ public final class BatchNorm: Layer {
         try primitive.execute([(CDNNL_ARG_SRC, s.x), (CDNNL_ARG_MEAN, s.mean), (CDNNL_ARG_VARIANCE, s.variance),
                                (CDNNL_ARG_SHIFT, bias.value), (CDNNL_ARG_DIFF_DST, gradient), (CDNNL_ARG_DIFF_SRC, dx),
                                (CDNNL_ARG_DIFF_SHIFT, dShift)]
-                              + (scaled ? [(CDNNL_ARG_SCALE, weight.value), (CDNNL_ARG_DIFF_SCALE, dScale)] : []))
+                              + (scaled || s.synchronized != nil ? [(CDNNL_ARG_SCALE, weight.value), (CDNNL_ARG_DIFF_SCALE, dScale)] : []))
         if scaled && weight.trainable { weight.grad = dScale }
         if bias.trainable { bias.grad = dShift }
-        return needsInputGradient ? dx : nil
+        guard needsInputGradient else { return nil }
+        if let synchronized = s.synchronized {
+            try addStatisticsGradient(to: dx, s.x, mean: s.mean, variance: s.variance, dScale: dScale, dShift: dShift,
+                                      synchronized.reduction, count: synchronized.count)
+        }
+        return dx
+    }
+
+    /// With fixed statistics oneDNN returns dx = γσ⁻¹·dy; the statistics of the global batch
+    /// depend on x too, which adds −γσ⁻¹·(Σdy + x̂·Σdy·x̂)/M, the sums over the global batch
+    /// (the local ones are oneDNN's dβ and dγ, summed over the processes). That term is an affine
+    /// function of x̂ per channel, so an inference BatchNorm with the same mean and variance
+    /// computes it in x's own layout.
+    private func addStatisticsGradient(to dx: Tensor, _ x: Tensor, mean: Tensor, variance: Tensor, dScale: Tensor,
+                                       dShift: Tensor, _ reduction: any StatisticsSum, count: Double) throws {
+        var sums = (0..<channels).map { Double(dScale.pointer[$0]) } + (0..<channels).map { Double(dShift.pointer[$0]) }
+        try sums.withUnsafeMutableBufferPointer { try reduction.sum($0) }
+        let scale = try Tensor(md: .plain([channels]))
+        let shift = try Tensor(md: .plain([channels]))
+        for c in 0..<channels {
+            let factor = -Double(weight.storage[c]) / (Double(variance.pointer[c]) + Double(epsilon)).squareRoot() / count
+            scale.pointer[c] = Float(factor * sums[c])
+            shift.pointer[c] = Float(factor * sums[channels + c])
+        }
+        let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | dnnl_use_global_stats.rawValue
+        let primitive = try forwardPrimitive(x, dnnl_forward_inference, flags)
+        let term = try Tensor(md: primitive.md(dnnl_query_dst_md))
+        try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, term), (CDNNL_ARG_SCALE, scale), (CDNNL_ARG_SHIFT, shift),
+                               (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)])
+        let aligned = try term.converted(to: dx.md)
+        for i in 0..<dx.physicalCount { dx.pointer[i] += aligned.pointer[i] }
     }
 
     /// Per-channel (scale, shift) such that inference output = scale·x + shift; used to fold

@@ -3,6 +3,10 @@
 public final class Dropout: Layer {
     public let probability: Float
     public var generator: SeededGenerator
+    /// Rows of the whole (global) batch that come before this process's share in data-parallel
+    /// training: their draws are skipped, so every sample gets the mask it would get in one
+    /// process holding the whole batch, whatever the number of ranks.
+    public var rowsBefore = 0
     private var savedMask: (mask: [Float], layout: Tensor)?
 
     public init(_ probability: Float, seed: UInt64 = 0) throws {
@@ -21,6 +25,7 @@ public final class Dropout: Layer {
         let scale = 1 / (1 - probability)
         let n = x.physicalCount
         var mask = [Float](repeating: 0, count: n)
+        for _ in 0..<(rowsBefore * (n / max(x.shape[0], 1))) { _ = generator.nextUnit() }
         for i in 0..<n where generator.nextUnit() >= probability { mask[i] = scale }
         for i in 0..<n { y.pointer[i] = x.pointer[i] * mask[i] }
         savedMask = (mask, y)

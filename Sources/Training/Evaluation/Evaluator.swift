@@ -1,4 +1,5 @@
 import Dermoscopy
+import Distributed
 import Foundation
 import Inference
 import Models
@@ -34,11 +35,50 @@ public enum Evaluator {
     /// A fusion model reads each record's metadata columns through its spec.
     public static func evaluate(_ predictor: Predictor, dataset: Dataset, records: [DatasetRecord], tta: Int,
                                 skipBadImages: Bool, progress: (Int, Int) -> Void = { _, _ in }) throws -> Evaluation {
+        try predictions(predictor, dataset: dataset, records: records, tta: tta, skipBadImages: skipBadImages, progress: progress)
+            .evaluation(classes: predictor.metadata.classNames)
+    }
+
+    /// `evaluate` sharded over the ranks of `communicator`: each takes a contiguous run of whole
+    /// chunks of `records` (so every image is computed in the very chunk it is in alone), rank 0
+    /// gathers the rows in order and returns the evaluation, the other ranks nil.
+    public static func evaluate(_ predictor: Predictor, dataset: Dataset, records: [DatasetRecord], tta: Int,
+                                skipBadImages: Bool, communicator: any Communicator) throws -> Evaluation? {
+        let mine = records[communicator.shard(count: records.count, batchSize: chunkSize(tta: tta))]
+        let part = try predictions(predictor, dataset: dataset, records: Array(mine), tta: tta, skipBadImages: skipBadImages)
+        guard let parts = try communicator.gather(bytes: [UInt8](JSONEncoder().encode(part)), to: 0) else { return nil }
+        let all = try parts.map { try JSONDecoder().decode(Predictions.self, from: Data($0)) }
+        return try Predictions(ids: all.flatMap(\.ids), files: all.flatMap(\.files), labels: all.flatMap(\.labels),
+                               probabilityBits: all.flatMap(\.probabilityBits), skipped: all.flatMap(\.skipped),
+                               unknown: all.flatMap(\.unknown)).evaluation(classes: predictor.metadata.classNames)
+    }
+
+    /// Images per `Predictor.probabilities` call.
+    private static func chunkSize(tta: Int) -> Int { max(1, 32 / tta) }
+
+    /// What an evaluation holds before its report, in a form ranks can send (probabilities as
+    /// their bit patterns, so a gather changes no bit).
+    private struct Predictions: Codable {
+        var ids: [String] = [], files: [String] = [], labels: [Int] = [], probabilityBits: [UInt32] = []
+        /// (file, reason) of each skipped image.
+        var skipped: [[String]] = [], unknown: [String] = []
+
+        func evaluation(classes: [String]) throws -> Evaluation {
+            let probabilities = probabilityBits.map(Float.init(bitPattern:))
+            let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
+            return Evaluation(report: report, imageIDs: ids, files: files.map { URL(fileURLWithPath: $0) }, labels: labels,
+                              probabilities: probabilities, skipped: skipped.map { SkippedImage(file: $0[0], reason: $0[1]) },
+                              unknownMetadata: unknown)
+        }
+    }
+
+    private static func predictions(_ predictor: Predictor, dataset: Dataset, records: [DatasetRecord], tta: Int,
+                                    skipBadImages: Bool, progress: (Int, Int) -> Void = { _, _ in }) throws -> Predictions {
         let classes = predictor.metadata.classNames
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         var ids: [String] = [], files: [URL] = [], labels: [Int] = [], probabilities: [Float] = []
         var skipped: [SkippedImage] = [], unknown: [String] = []
-        let chunk = max(1, 32 / tta)
+        let chunk = chunkSize(tta: tta)
         for start in stride(from: 0, to: records.count, by: chunk) {
             var views: [RGBImage] = [], vectors: [[Float]] = []
             for record in records[start..<min(start + chunk, records.count)] {
@@ -68,9 +108,8 @@ public enum Evaluator {
             }
             progress(min(start + chunk, records.count), records.count)
         }
-        let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
-        return Evaluation(report: report, imageIDs: ids, files: files, labels: labels, probabilities: probabilities,
-                          skipped: skipped, unknownMetadata: unknown)
+        return Predictions(ids: ids, files: files.map(\.path), labels: labels, probabilityBits: probabilities.map(\.bitPattern),
+                           skipped: skipped.map { [$0.file, $0.reason] }, unknown: unknown)
     }
 
     /// Evaluates every member of `ensemble` on `records` (each with its own TTA and pipeline)

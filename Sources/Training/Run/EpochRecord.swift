@@ -13,13 +13,15 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var valBalancedAccuracy: Double
     public var valMacroAUC: Double?
     public var best: Bool
+    /// Processes the epoch was trained by (absent in logs from before data-parallel training).
+    public var ranks: Int?
 
-    static let header = "epoch,stage,learning_rate,train_loss,train_images_per_s,val_loss,val_accuracy,val_balanced_accuracy,val_macro_auc,best"
+    static let header = "epoch,stage,learning_rate,train_loss,train_images_per_s,val_loss,val_accuracy,val_balanced_accuracy,val_macro_auc,best,ranks"
 
     var csvRow: String {
         [String(epoch), stage, String(learningRate), String(trainLoss), String(format: "%.2f", trainImagesPerSecond),
          String(valLoss), String(valAccuracy), String(valBalancedAccuracy), valMacroAUC.map { String($0) } ?? "",
-         String(best)].joined(separator: ",")
+         String(best), ranks.map { String($0) } ?? ""].joined(separator: ",")
     }
 
     /// Rewrites both logs whole (they are small), each atomically.

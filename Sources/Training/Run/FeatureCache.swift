@@ -14,15 +14,15 @@ struct FeatureCache {
     private let features: [Float]
 
     /// Runs `backbone` (the frozen modules up to global average pooling) in inference mode over
-    /// `samples` in order, in batches of `batchSize`, with a progress bar titled `title`.
+    /// `samples` in order, in batches of `batchSize`, with a progress bar titled `title` (when `shown`).
     init(samples: [LoaderSample], pipeline: ImagePipeline, backbone: [any Layer], batchSize: Int, threads: Int,
-         title: String) throws {
+         title: String, shown: Bool = true) throws {
         var options = DataLoader.Options()
         options.batchSize = batchSize
         options.threads = threads
         let loader = try DataLoader(samples: samples, pipeline: pipeline, options: options)
         let batches = loader.epoch(Array(samples.indices), epoch: 0)
-        var bar = ProgressBar(title: title, total: batches.count)
+        var bar = ProgressBar(title: title, total: batches.count, shown: shown)
         var features: [Float] = [], labels: [Int] = [], width = 0, done = 0
         while let batch = try batches.next() {
             var x = batch.images

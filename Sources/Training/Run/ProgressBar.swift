@@ -8,13 +8,17 @@ struct ProgressBar {
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastDraw: UInt64 = 0
     private let interactive = isatty(2) != 0
+    /// False on the ranks other than 0 of a data-parallel job: one bar per job.
+    private let shown: Bool
 
-    init(title: String, total: Int) {
+    init(title: String, total: Int, shown: Bool = true) {
         self.title = title
         self.total = max(total, 1)
+        self.shown = shown
     }
 
     mutating func update(done: Int, images: Int, status: String) {
+        guard shown else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         let finished = done >= total
         guard finished || now - lastDraw > (interactive ? 200_000_000 : 5_000_000_000) else { return }

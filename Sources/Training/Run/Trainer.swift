@@ -1,4 +1,5 @@
 import Dermoscopy
+import Distributed
 import Foundation
 import Inference
 import Models
@@ -9,6 +10,10 @@ import NeuralNet
 /// metric, unless configured otherwise), and
 /// checkpointing so that a stopped run resumes exactly: same weights, optimizer state,
 /// schedule, sampler order, augmentations and dropout masks as if it had never stopped.
+///
+/// Under `mpirun` every rank runs one Trainer over its `communicator` (data parallelism): each
+/// computes its share of every global batch, the gradients are averaged, and every rank takes
+/// the same step; rank 0 alone logs and writes the run directory.
 public final class Trainer {
     public let config: TrainingConfig
     public let run: RunDirectory
@@ -20,6 +25,9 @@ public final class Trainer {
     let optimizer: any Optimizer
     let ema: ExponentialMovingAverage?
     let loss: SoftmaxCrossEntropy
+    /// The loss's class weights, which also weigh each rank's share of a step.
+    private let classWeights: [Float]?
+    private let parallel: DataParallel
     /// The train and val splits' encoded metadata, for a fusion model.
     let metadata: (train: MetadataBatches, validation: MetadataBatches)?
     public private(set) var progress = TrainingProgress()
@@ -34,12 +42,15 @@ public final class Trainer {
     /// Builds the model (from `weights` when given, else randomly initialised with a warning)
     /// and, when `run` already holds a checkpoint, restores the latest one. `weights` is read
     /// by the caller from any weight file (`Interop.WeightFiles`); the head is never taken from it.
+    /// Every rank of `communicator` builds the same trainer; only rank 0's `log` is used.
     public init(config: TrainingConfig, dataset: Dataset, manifest: SplitManifest, run: RunDirectory, weights: StateDict?,
-                log: @escaping (String) -> Void) throws {
+                communicator: any Communicator = SingleProcess(), log: @escaping (String) -> Void) throws {
         try config.validate()
         self.config = config
         self.run = run
-        self.log = log
+        self.log = communicator.isRoot ? log : { _ in }
+        parallel = try DataParallel(communicator: communicator, globalBatch: config.batchSize)
+        let log = self.log
         let architecture = try Architectures.named(config.architecture)
         let classNames = manifest.classes
         let trainRecords = try manifest.records(in: "train", of: dataset)
@@ -104,16 +115,29 @@ public final class Trainer {
         ema = try config.emaDecay.map { try ExponentialMovingAverage(model.namedParameters, decay: $0) }
         let counts = (0..<classNames.count).map { c in train.filter { $0.label == c }.count }
         let weights = config.classWeighting == .none ? nil : ClassWeights.compute(counts: counts, method: config.classWeighting)
+        classWeights = weights
         loss = try SoftmaxCrossEntropy(classWeights: weights, labelSmoothing: config.labelSmoothing)
         if case .plateau(let patience) = config.schedule {
             progress.plateau = try ReduceOnPlateau(mode: config.monitor.higherIsBetter ? .max : .min, patience: patience)
         }
-        for folder in [run.url, run.checkpoints] { AtomicFile.removeStaleTemporaries(in: folder) }
+        if communicator.isRoot {
+            for folder in [run.url, run.checkpoints] { AtomicFile.removeStaleTemporaries(in: folder) }
+        }
         if let latest = run.existingCheckpoints().last {
             progress = try Checkpoint.read(into: model, optimizer: optimizer, ema: ema, from: latest)
             // A run killed after logging an epoch but before its checkpoint trains that epoch again.
             records = EpochRecord.read(from: run).filter { $0.epoch <= progress.epoch }
             log("resuming from \(latest.lastPathComponent): epoch \(progress.epoch + 1), batch \(progress.batch + 1), step \(progress.step)")
+        }
+        try parallel.broadcast(model.parameters)
+        if config.frozenBatchNorm == true { model.batchNorms.forEach { $0.usesRunningStatistics = true } }
+        if config.syncBatchNorm == true && parallel.ranks > 1 {
+            let sum = RankStatisticsSum(communicator)
+            model.batchNorms.forEach { $0.statisticsSum = sum }
+        }
+        if parallel.ranks > 1 {
+            log("data parallel: \(parallel.ranks) ranks × \(parallel.share) images per global batch of \(config.batchSize), "
+                + (config.syncBatchNorm == true ? "BatchNorm statistics over the global batch" : "BatchNorm statistics per rank"))
         }
     }
 
@@ -128,6 +152,9 @@ public final class Trainer {
     }
 
     var batchesPerEpoch: Int { train.count / config.batchSize }
+
+    /// Rank 0 writes the run directory and shows progress.
+    private var isRoot: Bool { parallel.communicator.isRoot }
 
     /// The stage training starts from in `epoch`: the head during warmup epochs and during the
     /// metadata epochs of two-stage fusion, else `freeze`.
@@ -173,9 +200,9 @@ public final class Trainer {
     /// once that many steps have been taken in total (an interruption, for tests and tools).
     @discardableResult
     public func fit(stopAfterSteps: Int? = nil) throws -> TrainingProgress {
-        try run.create()
+        if isRoot { try run.create() }
         var options = DataLoader.Options()
-        options.batchSize = config.batchSize
+        options.batchSize = parallel.share
         options.threads = config.loaderThreads
         options.training = true
         options.dropLast = true
@@ -187,7 +214,7 @@ public final class Trainer {
             log("head-only training without augmentation: caching the frozen backbone's features once")
             func cache(_ samples: [LoaderSample], _ split: String) throws -> FeatureCache {
                 try FeatureCache(samples: samples, pipeline: pipeline, backbone: head.prefix, batchSize: config.batchSize,
-                                 threads: config.loaderThreads, title: "features (\(split))")
+                                 threads: config.loaderThreads, title: "features (\(split))", shown: isRoot)
             }
             cachedFeatures = (try cache(train, "train"), try cache(validation, "val"))
         }
@@ -195,16 +222,16 @@ public final class Trainer {
             let epoch = progress.epoch
             try model.trainFrom(stage: firstTrainableStage(epoch: epoch))
             model.useMetadata(usesMetadata(epoch: epoch))
-            var batches = try EpochInputs(order: sampler.order(epoch: epoch), epoch: epoch, startBatch: progress.batch,
-                                          loader: loader, cache: cachedFeatures?.train)
-            var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count)
+            var batches = try EpochInputs(order: parallel.share(of: sampler.order(epoch: epoch)), epoch: epoch,
+                                          startBatch: progress.batch, loader: loader, cache: cachedFeatures?.train)
+            var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count, shown: isRoot)
             var seen = 0
             let start = DispatchTime.now().uptimeNanoseconds
             while let batch = try batches.next() {
                 let stepLoss = try step(batch, through: cachedFeatures == nil ? [model] : head.suffix, epoch: epoch)
-                progress.epochLossSum += Double(stepLoss) * Double(batch.labels.count)
-                progress.epochImages += batch.labels.count
-                seen += batch.labels.count
+                progress.epochLossSum += Double(stepLoss) * Double(batch.labels.count * parallel.ranks)
+                progress.epochImages += batch.labels.count * parallel.ranks
+                seen += batch.labels.count * parallel.ranks
                 bar.update(done: progress.batch, images: seen,
                            status: String(format: "loss %.4f", progress.epochLossSum / Double(progress.epochImages)))
                 if let every = config.checkpointEverySteps, progress.step % every == 0 { try checkpoint() }
@@ -214,6 +241,7 @@ public final class Trainer {
                 }
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if let summary = parallel.takeReductionSummary() { log(summary) }
             try finishEpoch(epoch, trainLoss: progress.epochLossSum / Double(max(progress.epochImages, 1)),
                             imagesPerSecond: Double(seen) / max(seconds, 1e-9))
         }
@@ -226,33 +254,55 @@ public final class Trainer {
     /// cached features); returns its loss.
     private func step(_ batch: (inputs: Tensor, labels: [Int], samples: [Int]), through layers: [any Layer], epoch: Int) throws -> Float {
         optimizer.learningRate = learningRate(epoch: epoch)
-        model.reseedDropout(config.seed ^ (UInt64(progress.step) &* 0xD1B5_4A32_D192_ED03))
+        model.reseedDropout(config.seed ^ (UInt64(progress.step) &* 0xD1B5_4A32_D192_ED03), rowsBefore: parallel.rowsBefore)
         try model.setMetadata(try metadata?.train.tensor(batch.samples, dropout: (config.metadata!.featureDropout, config.seed, epoch)))
         var logits = batch.inputs
         for layer in layers { logits = try layer.forward(logits, mode: .training) }
         let result = try loss(logits: logits, labels: batch.labels)
-        guard result.loss.isFinite else {
-            throw TrainingError.nonFiniteLoss(epoch: epoch, step: progress.step, batch: progress.batch, loss: result.loss)
+        let weight = classWeights.map { weights in batch.labels.reduce(0.0) { $0 + Double(weights[$1]) } } ?? Double(batch.labels.count)
+        let global = try parallel.combine(loss: result.loss, weight: weight)
+        guard global.loss.isFinite else {
+            throw TrainingError.nonFiniteLoss(epoch: epoch, step: progress.step, batch: progress.batch, loss: global.loss)
         }
         var gradient = result.gradient
+        if global.gradientScale != 1 { gradient.scale(by: global.gradientScale) }
         for (index, layer) in layers.enumerated().reversed() {
             guard let next = try layer.backward(gradient, needsInputGradient: index > 0) else { break }
             gradient = next
         }
+        try parallel.averageGradients(model.parameters)
         if let maxNorm = config.gradientClip { GradientClipping.clipNorm(model.parameters, maxNorm: maxNorm) }
         let named = model.namedParameters
         optimizer.step(named)
         try ema?.update(from: named)
+        try parallel.broadcast(model.parameters.filter { $0.kind == .buffer })
         progress.step += 1
         progress.batch += 1
-        return result.loss
+        return global.loss
     }
 
-    /// Validation, best-model keeping, early stopping, the log row and the epoch checkpoint.
+    /// Validation (sharded over the ranks), then on rank 0 best-model keeping, early stopping and
+    /// the log row; every rank then takes rank 0's progress, and rank 0 writes the checkpoint.
     private func finishEpoch(_ epoch: Int, trainLoss: Double, imagesPerSecond: Double) throws {
         if let ema { try ema.swap(with: model.namedParameters) }
-        let (report, valLoss) = try cachedFeatures.map { try evaluate(cached: $0.validation) }
-            ?? evaluate(validation, metadata: metadata?.validation)
+        let validated: (EvaluationReport, Double)?
+        if let cachedFeatures {
+            validated = isRoot ? try evaluate(cached: cachedFeatures.validation) : nil
+        } else {
+            validated = try evaluate(validation, metadata: metadata?.validation)
+        }
+        if let (report, valLoss) = validated {
+            try record(epoch, report: report, valLoss: valLoss, trainLoss: trainLoss, imagesPerSecond: imagesPerSecond)
+        }
+        if let ema { try ema.swap(with: model.namedParameters) }
+        progress = try parallel.communicator.broadcast(progress, from: 0)
+        try checkpoint()
+    }
+
+    /// Rank 0's end of an epoch: the monitored metric, the best model and its card, the plateau
+    /// schedule, the log row and early stopping.
+    private func record(_ epoch: Int, report: EvaluationReport, valLoss: Double, trainLoss: Double,
+                        imagesPerSecond: Double) throws {
         let metric = try config.monitor.value(in: report, loss: valLoss)
         let improved = config.monitor.improves(metric, on: progress.bestMetric)
         if improved {
@@ -276,12 +326,12 @@ public final class Trainer {
         } else {
             progress.epochsWithoutImprovement += 1
         }
-        if let ema { try ema.swap(with: model.namedParameters) }
         _ = progress.plateau?.update(metric: metric)
         records.append(EpochRecord(epoch: epoch + 1, stage: firstTrainableStage(epoch: epoch),
                                    learningRate: optimizer.learningRate, trainLoss: trainLoss,
                                    trainImagesPerSecond: imagesPerSecond, valLoss: valLoss, valAccuracy: report.accuracy,
-                                   valBalancedAccuracy: report.balancedAccuracy, valMacroAUC: report.macroAUC, best: improved))
+                                   valBalancedAccuracy: report.balancedAccuracy, valMacroAUC: report.macroAUC, best: improved,
+                                   ranks: parallel.ranks))
         try EpochRecord.write(records, to: run)
         log(String(format: "epoch %d: train loss %.4f, val loss %.4f, val accuracy %.3f, balanced accuracy %.3f%@",
                    epoch + 1, trainLoss, valLoss, report.accuracy, report.balancedAccuracy,
@@ -294,7 +344,6 @@ public final class Trainer {
             log("early stopping: no better \(config.monitor.label) for \(patience) epochs; best was epoch \((progress.bestEpoch ?? 0) + 1)")
             progress.finished = true
         }
-        try checkpoint()
     }
 
     /// The settings a reader of the model card needs to judge the result.
@@ -304,27 +353,35 @@ public final class Trainer {
             + "class weighting \(config.classWeighting.rawValue), sampler \(config.sampler), "
             + (config.augmentation.isIdentity ? "no augmentation" : "augmentation on") + ", seed \(config.seed), "
             + "best epoch by validation \(config.monitor.label)"
+            + (parallel.ranks > 1 ? ", \(parallel.ranks) ranks (data parallel\(config.syncBatchNorm == true ? ", synchronised BatchNorm" : ""))" : "")
+            + (config.frozenBatchNorm == true ? ", frozen BatchNorm statistics" : "")
     }
 
     /// Metrics and mean loss of the current weights on `samples` (inference mode), with their
-    /// encoded metadata for a fusion model.
-    func evaluate(_ samples: [LoaderSample], metadata: MetadataBatches?) throws -> (EvaluationReport, Double) {
+    /// encoded metadata for a fusion model. Each rank computes its run of the batches
+    /// (`Communicator.shard`); rank 0 gathers the probabilities and per-batch losses in order and
+    /// returns the figures, the other ranks nil.
+    func evaluate(_ samples: [LoaderSample], metadata: MetadataBatches?) throws -> (EvaluationReport, Double)? {
         var options = DataLoader.Options()
         options.batchSize = config.batchSize
         options.threads = config.loaderThreads
         let loader = try DataLoader(samples: samples, pipeline: pipeline, options: options)
-        let batches = loader.epoch(Array(samples.indices), epoch: 0)
-        var probabilities: [Float] = [], labels: [Int] = []
-        var lossSum = 0.0
+        let batches = loader.epoch(Array(parallel.communicator.shard(count: samples.count, batchSize: config.batchSize)), epoch: 0)
+        var probabilities: [Float] = [], labels: [Int] = [], losses: [Double] = []
         while let batch = try batches.next() {
             try model.setMetadata(try metadata?.tensor(batch.samples))
             let result = try loss(logits: model.forward(batch.images, mode: .inference), labels: batch.labels)
-            lossSum += Double(result.loss) * Double(batch.labels.count)
+            losses.append(Double(result.loss) * Double(batch.labels.count))
             probabilities += result.probabilities
             labels += batch.labels
         }
-        let report = EvaluationReport.compute(try EvaluationInput(probabilities: probabilities, labels: labels, classes: classes))
-        return (report, lossSum / Double(max(labels.count, 1)))
+        let communicator = parallel.communicator
+        // Every rank takes part in all three gathers (a `guard let a, let b` would stop at the first nil).
+        let gathered = (try communicator.gather(probabilities, to: 0), try communicator.gather(labels, to: 0),
+                        try communicator.gather(losses, to: 0))
+        guard let allProbabilities = gathered.0, let allLabels = gathered.1, let allLosses = gathered.2 else { return nil }
+        let input = try EvaluationInput(probabilities: Array(allProbabilities.joined()), labels: Array(allLabels.joined()), classes: classes)
+        return (EvaluationReport.compute(input), allLosses.joined().reduce(0, +) / Double(max(input.labels.count, 1)))
     }
 
     /// Metrics and mean loss of the current head on cached features (the same figures as
@@ -346,8 +403,9 @@ public final class Trainer {
         return (EvaluationReport.compute(input), lossSum / Double(max(cached.count, 1)))
     }
 
-    /// Writes a checkpoint for the current step and keeps only the newest `keepCheckpoints`.
+    /// Writes a checkpoint for the current step and keeps only the newest `keepCheckpoints` (rank 0).
     private func checkpoint() throws {
+        guard isRoot else { return }
         let url = run.checkpoint(step: progress.step)
         try Checkpoint.write(model: model, optimizer: optimizer, ema: ema, progress: progress, to: url)
         for old in run.existingCheckpoints().dropLast(config.keepCheckpoints) { try? FileManager.default.removeItem(at: old) }

@@ -64,6 +64,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var featureCache = true
     /// Patient metadata fused with the image features; nil trains on images alone.
     public var metadata: MetadataTraining?
+    /// Under `mpirun`: BatchNorm statistics over the whole global batch (`--sync-bn`) rather
+    /// than each rank's share. Optional so that older run directories still resume.
+    public var syncBatchNorm: Bool?
+    /// Every BatchNorm keeps its running statistics while training (`--frozen-bn`, Keras-style
+    /// fine-tuning): the result then does not depend on how the batch is split over ranks.
+    public var frozenBatchNorm: Bool?
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dermoscopy
+import Distributed
 import Foundation
 import Inference
 import NeuralNet
@@ -20,20 +21,32 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Skip unreadable images (listed on stderr) instead of stopping.") var skipBadImages = false
     @Flag(help: "Print JSON instead of a table.") var json = false
 
+    /// Under mpirun the images of a single model are shared among the ranks and rank 0 reports
+    /// (an ensemble is evaluated by rank 0 alone).
     func run() throws {
+        let world = try World.communicator()
+        try world.run { try evaluate(world) }
+    }
+
+    private func evaluate(_ world: any Communicator) throws {
         let modelURL = model.primaryModel
         let ensemble = try model.loadEnsemble(tta: tta)
         let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL)
         let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "test")
         let who = ensemble.map { "ensemble of \($0.members.count) (\($0.combination.rawValue))" } ?? "tta \(tta)"
-        FileHandle.standardError.write(Data("evaluate: \(records.count) images (\(description)), \(who)\n".utf8))
+        if world.isRoot {
+            FileHandle.standardError.write(Data("evaluate: \(records.count) images (\(description)), \(who)\n".utf8))
+        }
         let evaluation: Evaluation, members: [(name: String, report: EvaluationReport)]
         if let ensemble {
+            guard world.isRoot else { return }
             let result = try Evaluator.evaluate(ensemble, dataset: dataset, records: records, skipBadImages: skipBadImages)
             evaluation = result.ensemble
             members = zip(ensemble.members, result.members).map { ($0.name, $1.report) }
         } else {
-            evaluation = try Evaluator.evaluate(predictor, dataset: dataset, records: records, tta: tta, skipBadImages: skipBadImages)
+            guard let gathered = try Evaluator.evaluate(predictor, dataset: dataset, records: records, tta: tta,
+                                                        skipBadImages: skipBadImages, communicator: world) else { return }
+            evaluation = gathered
             members = []
         }
         if !evaluation.unknownMetadata.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dermoscopy
+import Distributed
 import Foundation
 import Inference
 import NeuralNet
@@ -32,16 +33,26 @@ struct PredictCommand: ParsableCommand {
         guard (0...1).contains(lowConfidence) else { throw ValidationError("--low-confidence must be in [0, 1]") }
     }
 
+    /// Under mpirun a folder's images are shared among the ranks and rank 0 prints them all in
+    /// order; one image or the prompt is rank 0's alone.
     func run() throws {
+        let world = try World.communicator()
+        try world.run { try predict(world) }
+    }
+
+    private func predict(_ world: any Communicator) throws {
         let predictor = try Predictor(modelFile: URL(fileURLWithPath: model))
         predictor.lowConfidenceThreshold = lowConfidence
+        var isDirectory: ObjCBool = false
+        if let image, FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try folder(URL(fileURLWithPath: image), predictor, world)
+        }
+        guard world.isRoot else { return }
         FileHandle.standardError.write(Data("note: \(predictor.metadata.intendedUse)\n".utf8))
         guard let image else { return try prompt(predictor) }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: image) else {
             throw ValidationError("no file or folder at \(image)")
         }
-        if isDirectory.boolValue { return try folder(URL(fileURLWithPath: image), predictor) }
         guard metadataFrom == nil else { throw ValidationError("--metadata-from goes with a folder; for one image give --metadata") }
         let url = URL(fileURLWithPath: image)
         let values = try typedMetadata(predictor)
@@ -110,40 +121,47 @@ struct PredictCommand: ParsableCommand {
 
     /// Every image under `folder` (recursively): one CSV row each with every class's
     /// probability, or with `--json` one JSON object per line (JSON Lines), as for one image.
-    private func folder(_ folder: URL, _ predictor: Predictor) throws {
+    /// Each rank predicts a contiguous run of the sorted files; rank 0 prints every rank's lines
+    /// in rank order, which is the single process's output.
+    private func folder(_ folder: URL, _ predictor: Predictor, _ world: any Communicator) throws {
+        if world.isRoot { FileHandle.standardError.write(Data("note: \(predictor.metadata.intendedUse)\n".utf8)) }
         let extensions: Set<String> = ["jpg", "jpeg", "png"]
         let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
             .filter { extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
         let metadataByID = try datasetMetadata(predictor)
-        if !json { print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames)) }
-        for file in files {
+        var lines: [String] = []
+        if !json && world.isRoot { lines.append(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames)) }
+        for file in files[world.shard(count: files.count, batchSize: 1)] {
             do {
                 let id = file.deletingPathExtension().lastPathComponent
                 if let metadataByID, metadataByID[id] == nil { note("\(file.path): no row for \(id) in --metadata-from; every field is missing") }
                 let p = try predictor.predict(file, metadata: metadataByID?[id] ?? [:], tta: tta)
                 reportUnknown(p)
                 if json {
-                    try printJSON(p)
+                    lines.append(try jsonLine(p))
                 } else {
-                    print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
-                                         + p.probabilities.map { String(format: "%.6f", $0) }))
+                    lines.append(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
+                                                + p.probabilities.map { String(format: "%.6f", $0) }))
                 }
             } catch {
                 FileHandle.standardError.write(Data("skipped \(file.path): \(error)\n".utf8))
             }
         }
+        let text = lines.map { $0 + "\n" }.joined()
+        guard let all = try world.gather(bytes: Array(text.utf8), to: 0) else { return }
+        FileHandle.standardOutput.write(Data(all.joined()))
     }
 
     /// One prediction as one line of JSON.
-    private func printJSON(_ p: Prediction) throws {
+    private func jsonLine(_ p: Prediction) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(p), as: UTF8.self))
+        return String(decoding: try encoder.encode(p), as: UTF8.self)
     }
 
     private func show(_ p: Prediction) throws {
         reportUnknown(p)
-        if json { return try printJSON(p) }
+        if json { return print(try jsonLine(p)) }
         print("\(p.image): \(p.top) \(String(format: "%.3f", p.confidence))\(p.calibrated ? " (calibrated)" : "")"
               + (p.lowConfidence ? "  LOW CONFIDENCE — refer to a dermatologist" : ""))
         for (name, value) in zip(p.classes, p.probabilities).sorted(by: { $0.1 > $1.1 }) {

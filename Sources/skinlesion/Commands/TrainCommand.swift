@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dermoscopy
+import Distributed
 import Foundation
 import Interop
 import Models
@@ -67,6 +68,10 @@ struct TrainCommand: ParsableCommand {
     var featureCache = true
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @OptionGroup var metadata: MetadataArguments
+    @Flag(help: "Under mpirun: BatchNorm statistics over the whole global batch instead of each rank's share.")
+    var syncBn = false
+    @Flag(help: "BatchNorm keeps its running statistics while training (Keras-style fine-tuning); the result then does not depend on the rank count.")
+    var frozenBn = false
 
     @Option(name: .customLong("data-license"), parsing: .singleValue,
             help: "The datasets' licence, recorded in the model file and card (once for all, or once per --dataset in order; default: detected from the format, e.g. CC BY-NC 4.0 for HAM10000, ISIC and DermaMNIST).")
@@ -98,9 +103,16 @@ struct TrainCommand: ParsableCommand {
         if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
     }
 
+    /// Under mpirun every rank runs this; rank 0 alone writes the run directory and prints.
     func run() throws {
+        let world = try World.communicator()
+        try world.run { try train(world) }
+    }
+
+    private func train(_ world: any Communicator) throws {
         if let threads { Engine.threads = threads }
         let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let writes = world.isRoot
         let run: RunDirectory
         let settings: RunSettings
         if let resume {
@@ -115,18 +127,24 @@ struct TrainCommand: ParsableCommand {
                                     commandLine: CommandLine.arguments, dataLicenses: dataLicenses.isEmpty ? nil : dataLicenses)
             fresh.folds = folds
             settings = fresh
-            try run.create()
-            try settings.write(to: run)
-            try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8),
-                                 to: run.url.appendingPathComponent("versions.txt"))
+            if writes {
+                try run.create()
+                try settings.write(to: run)
+                try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8),
+                                     to: run.url.appendingPathComponent("versions.txt"))
+            }
         }
         var options = DatasetOptions()
         options.format = settings.format.flatMap(DatasetFormat.init(rawValue:))
         var dataset = try DatasetLoader.load(merging: settings.dataset.map { URL(fileURLWithPath: $0) }, options: options)
         dataset.licenses = try settings.licenses(of: dataset)
-        for entry in dataset.licenses { log("data licence: \(entry.dataset): \(entry.license) (\(entry.basis))") }
+        for entry in dataset.licenses where writes { log("data licence: \(entry.dataset): \(entry.license) (\(entry.basis))") }
         let manifest: SplitManifest
-        if FileManager.default.fileExists(atPath: run.split.path) {
+        if !writes {
+            // Rank 0 draws or copies the split (below); every rank trains on the file it wrote.
+            try world.barrier()
+            manifest = try SplitManifest.read(from: run.split)
+        } else if FileManager.default.fileExists(atPath: run.split.path) {
             manifest = try SplitManifest.read(from: run.split)
         } else if let k = settings.folds {
             manifest = try Splitter.kFold(dataset, k: k, groupBy: .lesion, seed: settings.config.seed)
@@ -138,19 +156,22 @@ struct TrainCommand: ParsableCommand {
             manifest = try Splitter.split(dataset, plan: SplitPlan(seed: settings.config.seed, useOfficialSplit: officialSplit))
             try manifest.write(to: run.split)
         }
+        if writes { try world.barrier() }
         let weights = try settings.weights.map { path in
             let source = try WeightFiles.open(URL(fileURLWithPath: path))
             let state = try source.stateDict(for: Architectures.named(settings.config.architecture))
-            log("weights: \(path) (\(source.format), \(state.entries.count) tensors)")
+            if writes { log("weights: \(path) (\(source.format), \(state.entries.count) tensors)") }
             return state
         }
         if let k = settings.folds {
-            return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, weights: weights, log: log)
+            return try crossValidate(k, root: run, settings: settings, dataset: dataset, folds: manifest, weights: weights,
+                                     world: world, log: log)
         }
         guard fold == nil else { throw ValidationError("--fold goes with --folds") }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
-                                  weights: weights, log: log)
+                                  weights: weights, communicator: world, log: log)
         let progress = try trainer.fit()
+        guard writes else { return }
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
     }
@@ -158,22 +179,24 @@ struct TrainCommand: ParsableCommand {
     /// Each fold (or only `--fold`) as a normal run in `fold-N/`, resumed where it stopped; once
     /// every fold has its best model, the out-of-fold summary and the fold ensemble.
     private func crossValidate(_ k: Int, root: RunDirectory, settings: RunSettings, dataset: Dataset, folds: SplitManifest,
-                               weights: StateDict?, log: @escaping (String) -> Void) throws {
+                               weights: StateDict?, world: any Communicator, log: @escaping (String) -> Void) throws {
         if let fold, !(0..<k).contains(fold) { throw ValidationError("--fold must be in 0...\(k - 1), got \(fold)") }
         for index in fold.map({ [$0] }) ?? Array(0..<k) {
             let run = CrossValidation.runDirectory(root.url, fold: index)
             let manifest = try CrossValidation.manifest(folds, fold: index)
-            if !FileManager.default.fileExists(atPath: run.config.path) {
+            if world.isRoot && !FileManager.default.fileExists(atPath: run.config.path) {
                 try run.create()
                 var single = settings
                 single.folds = nil
                 try single.write(to: run)
                 try manifest.write(to: run.split)
             }
-            log("fold \(index + 1)/\(k): \(run.url.path)")
-            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run, weights: weights, log: log)
+            if world.isRoot { log("fold \(index + 1)/\(k): \(run.url.path)") }
+            let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run, weights: weights,
+                                      communicator: world, log: log)
             try trainer.fit()
         }
+        guard world.isRoot else { return }
         let missing = (0..<k).filter { !FileManager.default.fileExists(atPath: CrossValidation.runDirectory(root.url, fold: $0).bestModel.path) }
         guard missing.isEmpty else {
             print("fold \(fold.map { "\($0)" } ?? "") done; folds \(missing.map(String.init).joined(separator: ", ")) still to train "
@@ -230,6 +253,8 @@ struct TrainCommand: ParsableCommand {
         config.checkpointEverySteps = checkpointEvery
         config.loaderThreads = loaderThreads
         config.metadata = try metadata.config(epochs: epochs)
+        config.syncBatchNorm = syncBn ? true : nil
+        config.frozenBatchNorm = frozenBn ? true : nil
         do { try config.validate() } catch { throw ValidationError("\(error)") }
         _ = try Architectures.named(arch)
         return config

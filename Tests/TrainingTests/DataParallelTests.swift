@@ -1,0 +1,220 @@
+import Distributed
+import Foundation
+import NeuralNet
+import TestSupport
+import XCTest
+@testable import Training
+
+/// `skinlesion train`, `predict` and `evaluate` under `mpirun -np 2` on loopback against one
+/// process: the same weights after an epoch (summation order is all that differs), byte-identical
+/// sharded predictions and reports, and a killed rank that ends the job and resumes cleanly.
+/// EfficientNet-Lite0 at 32×32 on synthetic images keeps each run a few seconds.
+final class DataParallelTests: XCTestCase {
+    /// 100 images: 70 train (two global batches of 32), 15 val, 15 test.
+    private func data(in directory: URL) throws -> URL {
+        let data = directory.appendingPathComponent("data")
+        try SyntheticLesions.write(to: data, classes: ["mel", "nv"], perClass: 50, side: 32)
+        return data
+    }
+
+    /// Full fine-tuning with augmentation and head dropout; SGD, whose step is linear in the
+    /// gradient (Adam's first step, g/|g|, would turn rounding noise in a near-zero gradient into
+    /// a full step and hide what is compared).
+    private func arguments(_ data: URL, output: URL, _ extra: [String]) -> [String] {
+        ["train", "--dataset", data.path, "--arch", "efficientnet-lite0", "--image-size", "32", "--epochs", "1",
+         "--batch-size", "32", "--optimizer", "sgd", "--lr", "0.05", "--seed", "7", "--output", output.path] + extra
+    }
+
+    private func mpirun(_ ranks: Int) throws -> [String] {
+        let path = "/usr/bin/mpirun"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: path),
+                          "mpirun is not installed (scripts/setup installs openmpi-bin); multi-rank tests skipped")
+        return [path, "-np", String(ranks), "--oversubscribe"]
+    }
+
+    /// Open MPI refuses root unless told; the sandboxes and CI run as root.
+    private let mpiEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+
+    private func run(_ arguments: [String], ranks: Int?, logs: URL) throws -> CommandLineTool.Result {
+        let wrapper = try ranks.map(mpirun) ?? []
+        let result = try CommandLineTool.run(arguments, logs: logs, environment: mpiEnvironment, wrapper: wrapper)
+        return result
+    }
+
+    /// Every tensor of the last checkpoints of `a` and `b` (weights, BatchNorm statistics,
+    /// optimizer slots) within `tolerance` of each other, relative to the tensor's largest value.
+    private func assertSameState(_ a: RunDirectory, _ b: RunDirectory, tolerance: Float = 1e-4,
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        let left = try SafeTensorsFile(contentsOf: XCTUnwrap(a.existingCheckpoints().last, file: file, line: line))
+        let right = try SafeTensorsFile(contentsOf: XCTUnwrap(b.existingCheckpoints().last, file: file, line: line))
+        XCTAssertEqual(left.names, right.names, file: file, line: line)
+        var worst = (name: "", error: Float(0))
+        for name in left.names where left.entries[name]?.dtype != .i64 {
+            let x = try left.floats(name), y = try right.floats(name)
+            let scale = max(x.map(abs).max() ?? 0, 1e-6)
+            let error = zip(x, y).map { abs($0 - $1) }.max() ?? 0
+            if error / scale > worst.error { worst = (name, error / scale) }
+        }
+        XCTAssertLessThanOrEqual(worst.error, tolerance, "largest relative difference in \(worst.name)", file: file, line: line)
+        XCTAssertGreaterThan(left.names.count, 100, file: file, line: line)
+    }
+
+    private func ranksRecorded(_ run: RunDirectory) -> [Int?] { EpochRecord.read(from: run).map(\.ranks) }
+
+    func testTwoRanksWithSyncBatchNormTrainTheWeightsOfOneProcess() throws {
+        let directory = try temporaryDirectory("skinlesion-mpi-syncbn")
+        let data = try data(in: directory)
+        let one = RunDirectory(directory.appendingPathComponent("one"))
+        let two = RunDirectory(directory.appendingPathComponent("two"))
+        let single = try run(arguments(data, output: one.url, ["--freeze", "none", "--sync-bn"]), ranks: nil,
+                             logs: directory.appendingPathComponent("one"))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let parallel = try run(arguments(data, output: two.url, ["--freeze", "none", "--sync-bn"]), ranks: 2,
+                               logs: directory.appendingPathComponent("two"))
+        XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
+        XCTAssertEqual(parallel.stdout.components(separatedBy: "best validation").count, 2, "rank 0 alone prints: \(parallel.stdout)")
+        try assertSameState(one, two)
+        XCTAssertEqual(ranksRecorded(one), [1])
+        XCTAssertEqual(ranksRecorded(two), [2])
+    }
+
+    func testTwoRanksFineTuningWithFrozenBatchNormTrainTheWeightsOfOneProcess() throws {
+        let directory = try temporaryDirectory("skinlesion-mpi-frozenbn")
+        let data = try data(in: directory)
+        let one = RunDirectory(directory.appendingPathComponent("one"))
+        let two = RunDirectory(directory.appendingPathComponent("two"))
+        let extra = ["--freeze", "_blocks.15", "--frozen-bn"]
+        let single = try run(arguments(data, output: one.url, extra), ranks: nil, logs: directory.appendingPathComponent("one"))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let parallel = try run(arguments(data, output: two.url, extra), ranks: 2, logs: directory.appendingPathComponent("two"))
+        XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        try assertSameState(one, two)
+
+        // Sharded inference on the trained model: stdout and report files byte for byte.
+        let model = one.bestModel.path
+        for format in [[], ["--json"]] {
+            let predict = ["predict", "--model", model, "--image", data.appendingPathComponent("images").path] + format
+            let alone = try run(predict, ranks: nil, logs: directory.appendingPathComponent("predict-one"))
+            let shared = try run(predict, ranks: 2, logs: directory.appendingPathComponent("predict-two"))
+            XCTAssertEqual(alone.status, 0, alone.stderr)
+            XCTAssertEqual(shared.status, 0, shared.stderr)
+            XCTAssertEqual(alone.stdout.split(separator: "\n").count, format.isEmpty ? 101 : 100)
+            XCTAssertEqual(shared.stdout, alone.stdout)
+        }
+        var reports: [[String: Data]] = []
+        for ranks in [nil, 2] as [Int?] {
+            let output = directory.appendingPathComponent("evaluate-\(ranks ?? 1)")
+            let result = try run(["evaluate", "--model", model, "--dataset", data.path, "--output", output.path], ranks: ranks,
+                                 logs: output)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stdout.contains("balanced accuracy"), result.stdout)
+            reports.append(try Dictionary(uniqueKeysWithValues: ["report.json", "predictions.csv", "report.html"].map {
+                ($0, try Data(contentsOf: output.appendingPathComponent($0)))
+            }))
+            reports[reports.count - 1]["stdout"] = Data(result.stdout.utf8)
+        }
+        for (name, bytes) in reports[0] { XCTAssertEqual(bytes, reports[1][name], "\(name) differs between 1 and 2 ranks") }
+    }
+
+    func testAGlobalBatchTheRanksDoNotDivideIsAnErrorNamingBoth() throws {
+        let directory = try temporaryDirectory("skinlesion-mpi-batch")
+        let data = try data(in: directory)
+        let result = try run(arguments(data, output: directory.appendingPathComponent("run"), ["--batch-size", "15"]), ranks: 2,
+                             logs: directory.appendingPathComponent("run"))
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("the batch size 15 is the global batch and must divide evenly among the 2 ranks"),
+                      result.stderr)
+        XCTAssertTrue(result.stderr.contains("rank 0 of 2") || result.stderr.contains("rank 1 of 2"), result.stderr)
+    }
+
+    /// SIGKILL rank 1 after the first mid-epoch checkpoint: the job ends non-zero, every
+    /// checkpoint on disk is whole (a temporary file rank 0 was writing is never renamed, and
+    /// the resumed run removes it), and `--resume` on one process (the same global batch)
+    /// finishes with the weights of an uninterrupted single-process run.
+    func testAKilledRankEndsTheJobAndTheRunResumesOnAnotherRankCount() throws {
+        let directory = try temporaryDirectory("skinlesion-mpi-kill")
+        let data = try data(in: directory)
+        let extra = ["--freeze", "none", "--sync-bn", "--epochs", "3", "--checkpoint-every", "1"]
+        let straight = RunDirectory(directory.appendingPathComponent("straight"))
+        let reference = try run(arguments(data, output: straight.url, extra), ranks: nil, logs: directory.appendingPathComponent("straight"))
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+
+        let killed = RunDirectory(directory.appendingPathComponent("killed"))
+        let logs = directory.appendingPathComponent("killed")
+        let job = try CommandLineTool.start(arguments(data, output: killed.url, extra), logs: logs, environment: mpiEnvironment,
+                                            wrapper: mpirun(2))
+        let deadline = Date().addingTimeInterval(120)
+        while job.isRunning && killed.existingCheckpoints().isEmpty && Date() < deadline { usleep(2000) }
+        let victim = try XCTUnwrap(Self.rank(1, under: job.processIdentifier), "no rank 1 process under mpirun")
+        kill(victim, SIGKILL)
+        let result = CommandLineTool.result(of: job, logs: logs)
+        XCTAssertNotEqual(result.status, 0, "the job must fail when a rank dies: \(result.stderr)")
+        let progress = try XCTUnwrap(killed.existingCheckpoints().last).lastPathComponent
+        XCTAssertGreaterThan(try TinyTraining.checkReadable(killed), 0)
+
+        let resumed = try run(["train", "--resume", killed.url.path], ranks: nil, logs: directory.appendingPathComponent("resumed"))
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resuming from"), "resumed after \(progress): \(resumed.stderr)")
+        try assertSameState(straight, killed)
+    }
+
+    /// The pid of rank `rank` among the children of `mpirun` (Open MPI gives each its rank in
+    /// the environment).
+    static func rank(_ rank: Int, under parent: Int32) -> Int32? {
+        let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        for pid in processes {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[1]) == parent,
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
+        }
+        return nil
+    }
+
+    // The rules that make the equivalence hold, without MPI.
+
+    func testEachRankTakesItsShareOfEveryFullGlobalBatch() throws {
+        let order = Array((0..<70).reversed())
+        let shares = try (0..<2).map { rank in
+            try DataParallel(communicator: FakeRank(rank: rank, size: 2), globalBatch: 32).share(of: order)
+        }
+        XCTAssertEqual(shares[0], Array(order[0..<16]) + Array(order[32..<48]))
+        XCTAssertEqual(shares[1], Array(order[16..<32]) + Array(order[48..<64]))
+        XCTAssertThrowsError(try DataParallel(communicator: FakeRank(rank: 0, size: 3), globalBatch: 32)) {
+            XCTAssertTrue("\($0)".contains("32") && "\($0)".contains("3 ranks"), "\($0)")
+        }
+    }
+
+    func testShardsAreContiguousRunsOfWholeBatches() {
+        let shards = (0..<3).map { FakeRank(rank: $0, size: 3).shard(count: 70, batchSize: 8) }
+        XCTAssertEqual(shards, [0..<24, 24..<48, 48..<70])
+        XCTAssertEqual((0..<4).map { FakeRank(rank: $0, size: 4).shard(count: 2, batchSize: 1) }, [0..<0, 0..<1, 1..<1, 1..<2])
+        XCTAssertEqual(SingleProcess().shard(count: 5, batchSize: 32), 0..<5)
+    }
+
+    func testALaunchIsRecognisedByItsEnvironment() {
+        XCTAssertFalse(World.launched([:]))
+        XCTAssertFalse(World.launched(["OMPI_COMM_WORLD_SIZE": "1"]))
+        XCTAssertTrue(World.launched(["OMPI_COMM_WORLD_SIZE": "2"]))
+        XCTAssertTrue(World.launched(["PMI_SIZE": "4"]))
+        XCTAssertTrue(World.launched(["PMIX_RANK": "0"]))
+    }
+}
+
+/// A rank of a job that never communicates: enough for the sharing rules.
+private final class FakeRank: Communicator {
+    let rank: Int, size: Int
+    init(rank: Int, size: Int) { (self.rank, self.size) = (rank, size) }
+    func broadcast(_ values: UnsafeMutableBufferPointer<Float>, from root: Int) throws {}
+    func broadcast(bytes: [UInt8], from root: Int) throws -> [UInt8] { bytes }
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
+    func gather(bytes: [UInt8], to root: Int) throws -> [[UInt8]]? { nil }
+    func barrier() throws {}
+    func abort(_ message: String, code: Int32) -> Never { fatalError(message) }
+    func finalize() {}
+}

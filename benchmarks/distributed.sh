@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Data-parallel training on this machine, in one run (benchmarks/README.md, "Distributed"):
+#   1 rank × 2 oneDNN threads, then 2 ranks × 1 thread under mpirun, the same full fine-tuning command
+#   (global batch 32) on the HAM10000 sample in ../shared/data; then the allreduce figures rank 0 logs
+#   (gradient bytes reduced and milliseconds waited per step) and a scaling model for N nodes at 10, 25 and
+#   100 Gb/s built from the measured compute time and the ring-allreduce cost 2(N−1)/N × gradient bytes.
+# Usage: benchmarks/distributed.sh [ARCH [EPOCHS]]   (default resnet50 1; run it on a quiet machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+arch=${1:-resnet50}
+epochs=${2:-1}
+data=../shared/data/ham10000-sample
+[ -d "$data" ] || { echo "distributed.sh: $data is missing" >&2; exit 1; }
+command -v mpirun >/dev/null || { echo "distributed.sh: mpirun is missing (scripts/setup installs openmpi-bin)" >&2; exit 1; }
+swift build -c release >&2
+bin=.build/release/skinlesion
+work=$(mktemp -d)
+echo "distributed.sh: runs and logs in $work" >&2
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+args=(train --dataset "$data" --arch "$arch" --epochs "$epochs" --batch-size 32 --freeze none --sync-bn
+      --augment none --no-feature-cache --seed 1)
+
+OMP_NUM_THREADS=2 "$bin" "${args[@]}" --threads 2 --output "$work/one" 2> "$work/one.err" > /dev/null
+OMP_NUM_THREADS=1 mpirun -np 2 --oversubscribe --bind-to none "$bin" "${args[@]}" --threads 1 --output "$work/two" \
+    2> "$work/two.err" > /dev/null
+
+"${PYTHON:-.build/venv/bin/python}" - "$work" <<'PY'
+import csv, re, sys
+work = sys.argv[1]
+def rate(run):
+    rows = list(csv.DictReader(open(f"{work}/{run}/log.csv")))
+    return sum(float(r["train_images_per_s"]) for r in rows) / len(rows)
+one, two = rate("one"), rate("two")
+lines = [re.search(r"allreduce: ([\d.]+) MB .* ([\d.]+) ms per step", l) for l in open(f"{work}/two.err")]
+found = [m for m in lines if m]
+megabytes, wait_ms = float(found[-1].group(1)), float(found[-1].group(2))
+step_ms = 32 / two * 1000
+print("| configuration | img/s | ms per step | allreduce wait ms/step | MB reduced/step |")
+print("| --- | --- | --- | --- | --- |")
+print(f"| 1 rank × 2 threads | {one:.2f} | {32 / one * 1000:.0f} | — | — |")
+print(f"| 2 ranks × 1 thread | {two:.2f} | {step_ms:.0f} | {wait_ms:.1f} | {megabytes:.1f} |")
+print(f"\n2 × 1 thread is {two / one:.2f}× the throughput of 1 × 2 threads (aim ≥ 0.9×).\n")
+# Scaling model: each node computes a global batch share at the measured 1-node speed (2 threads),
+# then waits for a ring allreduce of the gradients (not overlapped with backward: the reduction is blocking).
+compute_s = 32 / one
+print("| nodes | link | allreduce s/step | img/s (32 per node per step) | efficiency |")
+print("| --- | --- | --- | --- | --- |")
+for n in (2, 4, 8, 16, 64):
+    for gbit in (10, 25, 100):
+        ring = 2 * (n - 1) / n * megabytes * 1e6 * 8 / (gbit * 1e9)
+        throughput = n * 32 / (compute_s + ring)
+        print(f"| {n} | {gbit} Gb/s | {ring:.3f} | {throughput:.1f} | {compute_s / (compute_s + ring):.0%} |")
+PY
