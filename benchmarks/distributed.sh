@@ -4,7 +4,8 @@
 #   (global batch 32) on the HAM10000 sample in ../shared/data; then the allreduce figures rank 0 logs
 #   (gradient bytes reduced and milliseconds waited per step) and a scaling model for N nodes at 10, 25 and
 #   100 Gb/s built from the measured compute time and the ring-allreduce cost 2(N−1)/N × gradient bytes.
-# Usage: benchmarks/distributed.sh [ARCH [EPOCHS]]   (default resnet50 1; run it on a quiet machine)
+# Usage: benchmarks/distributed.sh [ARCH [EPOCHS]]   (default resnet50 1; run it on a quiet machine;
+#        SKINLESION_BIN=path uses an existing build instead of `swift build -c release`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:-resnet50}
@@ -12,8 +13,8 @@ epochs=${2:-1}
 data=../shared/data/ham10000-sample
 [ -d "$data" ] || { echo "distributed.sh: $data is missing" >&2; exit 1; }
 command -v mpirun >/dev/null || { echo "distributed.sh: mpirun is missing (scripts/setup installs openmpi-bin)" >&2; exit 1; }
-swift build -c release >&2
-bin=.build/release/skinlesion
+bin=${SKINLESION_BIN:-}
+if [ -z "$bin" ]; then swift build -c release >&2; bin=.build/release/skinlesion; fi
 work=$(mktemp -d)
 echo "distributed.sh: runs and logs in $work" >&2
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -49,5 +50,5 @@ for n in (2, 4, 8, 16, 64):
     for gbit in (10, 25, 100):
         ring = 2 * (n - 1) / n * megabytes * 1e6 * 8 / (gbit * 1e9)
         throughput = n * 32 / (compute_s + ring)
-        print(f"| {n} | {gbit} Gb/s | {ring:.3f} | {throughput:.1f} | {compute_s / (compute_s + ring):.0%} |")
+        print(f"| {n} | {gbit} Gb/s | {ring:.3f} | {throughput:.1f} | {compute_s / (compute_s + ring):.1%} |")
 PY
