@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import NeuralNet
 import Training
 
 /// `skinlesion calibrate`: fits a softmax temperature on a validation split (Guo et al. 2017)
@@ -13,8 +14,10 @@ struct CalibrateCommand: ParsableCommand {
 
     @Option(help: "Model file to calibrate (rewritten in place, atomically).") var model: String
     @OptionGroup var selection: SplitSelection
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
 
     func run() throws {
+        if let threads { Engine.threads = threads }
         let modelURL = URL(fileURLWithPath: model)
         let predictor = try Predictor(modelFile: modelURL)
         let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "val")

@@ -20,6 +20,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Directory for report.json, predictions.csv and report.html.") var output: String?
     @Flag(help: "Skip unreadable images (listed on stderr) instead of stopping.") var skipBadImages = false
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Option(help: "Compute threads (default: all cores; under mpirun give each rank its share).") var threads: Int?
 
     /// Under mpirun the images of a single model are shared among the ranks and rank 0 reports
     /// (an ensemble is evaluated by rank 0 alone).
@@ -29,6 +30,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     private func evaluate(_ world: any Communicator) throws {
+        if let threads { Engine.threads = threads }
         let modelURL = model.primaryModel
         let ensemble = try model.loadEnsemble(tta: tta)
         let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL)

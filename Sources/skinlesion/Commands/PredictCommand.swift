@@ -25,6 +25,7 @@ struct PredictCommand: ParsableCommand {
     var metadata: String?
     @Option(help: "For a folder: a dataset (root or CSV) whose metadata columns go with the images, matched by image id.")
     var metadataFrom: String?
+    @Option(help: "Compute threads (default: all cores; under mpirun give each rank its share).") var threads: Int?
 
     func validate() throws {
         if cam != nil, image == nil { throw ValidationError("--cam needs --image with one image file") }
@@ -41,6 +42,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     private func predict(_ world: any Communicator) throws {
+        if let threads { Engine.threads = threads }
         let predictor = try Predictor(modelFile: URL(fileURLWithPath: model))
         predictor.lowConfidenceThreshold = lowConfidence
         var isDirectory: ObjCBool = false
