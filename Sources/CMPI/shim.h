@@ -42,6 +42,12 @@ static inline int cmpi_allreduce_float_sum(float *buffer, int count) {
 static inline int cmpi_allreduce_double_sum(double *buffer, int count) {
     return MPI_Allreduce(MPI_IN_PLACE, buffer, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
+/// Starts an in-place sum; `cmpi_test` drives it on, `cmpi_wait` completes it.
+static inline int cmpi_iallreduce_float_sum(float *buffer, int count, MPI_Request *request) {
+    return MPI_Iallreduce(MPI_IN_PLACE, buffer, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request);
+}
+static inline int cmpi_test(MPI_Request *request, int *done) { return MPI_Test(request, done, MPI_STATUS_IGNORE); }
+static inline int cmpi_wait(MPI_Request *request) { return MPI_Wait(request, MPI_STATUS_IGNORE); }
 
 /// Every rank's `value` into `all` (size entries) on `root`.
 static inline int cmpi_gather_int(int value, int *all, int root) {

@@ -1,6 +1,5 @@
 /// The processes one job runs in, and the few collective operations data-parallel training and
-/// sharded inference need (DESIGN decision 9; its started/awaited allreduce is not here yet:
-/// gradients are reduced in buckets after backward). Two implementations: `SingleProcess` (one rank,
+/// sharded inference need (DESIGN decision 9). Two implementations: `SingleProcess` (one rank,
 /// every operation the identity, no MPI at all) and `MPICommunicator` (Open MPI, under
 /// `mpirun` or `srun`). Callers talk to this protocol only, so none asks "am I distributed?".
 ///
@@ -18,6 +17,9 @@ public protocol Communicator: AnyObject {
     /// Elementwise sum over the ranks, in place, blocking.
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws
+    /// Starts an in-place sum and returns at once; the buffer must stay alive and untouched
+    /// until the returned reduction's `wait()` has returned.
+    func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> any PendingReduction
     /// Every rank's bytes, by rank, on `root` (nil on the other ranks); lengths may differ.
     func gather(bytes: [UInt8], to root: Int) throws -> [[UInt8]]?
     func barrier() throws
@@ -26,6 +28,15 @@ public protocol Communicator: AnyObject {
     func abort(_ message: String, code: Int32) -> Never
     /// Leaves MPI at the end of a command (nothing for a single process).
     func finalize()
+}
+
+/// An allreduce started by `startAllreduceSum`.
+public protocol PendingReduction: AnyObject {
+    /// Lets MPI move the reduction on (MPI progresses a started collective only inside its
+    /// calls); true once it is complete.
+    func test() throws -> Bool
+    /// Blocks until the sum is in the buffer.
+    func wait() throws
 }
 
 public struct CommunicatorError: Error, CustomStringConvertible {

@@ -44,6 +44,16 @@ public final class MPICommunicator: Communicator {
         try pieces(values) { try Self.check(cmpi_allreduce_double_sum($0, $1), "MPI_Allreduce") }
     }
 
+    public func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> any PendingReduction {
+        let started = Started()
+        try pieces(values) { start, count in
+            var request: MPI_Request?
+            try Self.check(cmpi_iallreduce_float_sum(start, count, &request), "MPI_Iallreduce")
+            started.requests.append(request)
+        }
+        return started
+    }
+
     public func gather(bytes: [UInt8], to root: Int) throws -> [[UInt8]]? {
         guard bytes.count <= Self.maxCount else {
             throw CommunicatorError(operation: "MPI_Gatherv", message: "\(bytes.count) bytes exceed MPI's int count")
@@ -92,5 +102,29 @@ public final class MPICommunicator: Communicator {
         var length: Int32 = 0
         cmpi_error_string(code, &text, &length)
         throw CommunicatorError(operation: operation, message: String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// The requests of one started allreduce (one per piece of at most `maxCount` elements).
+    private final class Started: PendingReduction {
+        var requests: [MPI_Request?] = []
+        private var done = false
+
+        func test() throws -> Bool {
+            guard !done else { return true }
+            var complete = true
+            for index in requests.indices {
+                var flag: Int32 = 0
+                try MPICommunicator.check(cmpi_test(&requests[index], &flag), "MPI_Test")
+                complete = complete && flag != 0
+            }
+            done = complete
+            return done
+        }
+
+        func wait() throws {
+            guard !done else { return }
+            for index in requests.indices { try MPICommunicator.check(cmpi_wait(&requests[index]), "MPI_Wait") }
+            done = true
+        }
     }
 }

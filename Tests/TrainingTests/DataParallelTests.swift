@@ -230,6 +230,9 @@ private final class FakeRank: Communicator {
     func broadcast(bytes: [UInt8], from root: Int) throws -> [UInt8] { bytes }
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
+    func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> any PendingReduction {
+        try SingleProcess().startAllreduceSum(values)
+    }
     func gather(bytes: [UInt8], to root: Int) throws -> [[UInt8]]? { nil }
     func barrier() throws {}
     func abort(_ message: String, code: Int32) -> Never { fatalError(message) }

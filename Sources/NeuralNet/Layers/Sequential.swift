@@ -7,6 +7,11 @@ public final class Sequential: Layer {
     /// receive no gradient, so a frozen backbone costs only its forward pass.
     public var skipsFrozenPrefix = false
 
+    /// Called with each child as soon as its backward pass is done, before the children below it
+    /// run theirs: data-parallel training starts reducing that child's gradients there, so the
+    /// communication overlaps the rest of backward.
+    public var didBackward: ((any Layer) throws -> Void)?
+
     /// Index of the first child that ran in training mode in the last training forward.
     private var firstTrainingChild = 0
 
@@ -36,6 +41,7 @@ public final class Sequential: Layer {
             guard let g = gradient else { break }
             let needed = index > firstTrainingChild || (firstTrainingChild == 0 && needsInputGradient)
             gradient = try children[index].layer.backward(g, needsInputGradient: needed)
+            try didBackward?(children[index].layer)
         }
         return firstTrainingChild == 0 ? gradient : nil
     }

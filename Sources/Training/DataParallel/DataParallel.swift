@@ -64,17 +64,24 @@ struct DataParallel {
         return (Float(sums[1] / sums[0]), Float(Double(ranks) * weight / sums[0]))
     }
 
-    /// Every trainable gradient replaced by its mean over the ranks.
+    /// Starts reducing `layer`'s gradients as soon as its backward pass is done (the network's
+    /// `Sequential.didBackward`), so the reduction overlaps the rest of backward.
+    func didBackward(_ layer: any Layer) throws {
+        guard ranks > 1 else { return }
+        try buckets.add(layer)
+    }
+
+    /// Every trainable gradient replaced by its mean over the ranks, once backward is done.
     func averageGradients(_ parameters: [Parameter]) throws {
         guard ranks > 1 else { return }
-        try buckets.average(parameters)
+        try buckets.finish(parameters)
     }
 
     /// "allreduce: … per step" since the last call, for the log after each epoch; nil alone.
     func takeReductionSummary() -> String? {
         guard ranks > 1 else { return nil }
         let (bytes, seconds) = buckets.takeStatistics()
-        return String(format: "allreduce: %.2f MB of gradients per step, %.1f ms per step waiting in MPI_Allreduce (rank %d)",
+        return String(format: "allreduce: %.2f MB of gradients per step, %.1f ms per step waiting for it after backward (rank %d)",
                       bytes / 1e6, seconds * 1e3, communicator.rank)
     }
 }

@@ -136,6 +136,7 @@ public final class Trainer {
             model.batchNorms.forEach { $0.statisticsSum = sum }
         }
         if parallel.ranks > 1 {
+            model.network.didBackward = { [parallel] in try parallel.didBackward($0) }
             log("data parallel: \(parallel.ranks) ranks × \(parallel.share) images per global batch of \(config.batchSize), "
                 + (config.syncBatchNorm == true ? "BatchNorm statistics over the global batch" : "BatchNorm statistics per rank"))
         }
