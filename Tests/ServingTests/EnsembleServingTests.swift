@@ -16,7 +16,7 @@ final class EnsembleServingTests: XCTestCase {
     ])
 
     /// Serves `[harness model (weight 1), second (weight 2, tta `secondTTA`)]` combined by `combination`.
-    private func serve(_ combination: EnsembleManifest.Combination, secondTTA: Int = 1, fusing: Bool = false) async throws -> ServerHarness {
+    static func harness(_ combination: EnsembleManifest.Combination, secondTTA: Int = 1, fusing: Bool = false) async throws -> ServerHarness {
         try await ServerHarness(ensemble: { directory, first in
             let second = directory.appendingPathComponent("second.safetensors")
             let fusion = fusing ? MetadataFusion(inputs: Self.spec.width, hidden: [8]) : nil
@@ -55,7 +55,7 @@ final class EnsembleServingTests: XCTestCase {
     /// holds for every reply.
     func testMeanEnsembleAnswersTheHandCombinedMembers() async throws {
         try PythonTool.require(["jsonschema"])
-        let harness = try await serve(.mean, secondTTA: 8)
+        let harness = try await Self.harness(.mean, secondTTA: 8)
         let image = try ServerHarness.hamImage()
         var exchanges: [[String: Any]] = []
 
@@ -113,7 +113,7 @@ final class EnsembleServingTests: XCTestCase {
     /// Geometric mean with a second member that fuses age and sex: /v1/model lists the union of
     /// the fields, each member encodes them with its own spec, and a field no member takes is 400.
     func testGeometricEnsembleWithAMetadataMember() async throws {
-        let harness = try await serve(.geometric, fusing: true)
+        let harness = try await Self.harness(.geometric, fusing: true)
         let image = try ServerHarness.hamImage()
         let model = try await harness.get("/v1/model")
         XCTAssertEqual((model.json["metadata_fields"] as? [[String: Any]])?.map { $0["name"] as? String }, ["age", "sex"])
@@ -135,7 +135,7 @@ final class EnsembleServingTests: XCTestCase {
     /// Rank ranks the images of one request: a batch of three matches ranks computed by hand;
     /// one image alone is refused with where to send it instead.
     func testRankEnsembleRanksTheImagesOfABatch() async throws {
-        let harness = try await serve(.rank)
+        let harness = try await Self.harness(.rank)
         let images = try (0..<3).map { try ServerHarness.hamImage($0) }
         let batch = try await harness.postMultipart("/v1/predict/batch", files: images.map { ("image", $0.name, $0.data) })
         XCTAssertEqual(batch.status, 200, batch.text)
