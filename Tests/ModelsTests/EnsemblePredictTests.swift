@@ -171,7 +171,7 @@ final class EnsemblePredictTests: XCTestCase {
     }
 
     /// Bad manifests name the manifest and the field; members with other classes name both
-    /// files; `--tta` with a manifest is refused rather than ignored.
+    /// files; `--tta` and `--combination` with a manifest are refused rather than ignored.
     func testBadManifestsAndMismatchedClassesAreClearErrors() throws {
         let cases: [(json: String, expected: String)] = [
             (#"{"members": [], "combination": "mean"}"#, "members: an ensemble has 1 to 64 members, got 0"),
@@ -208,5 +208,8 @@ final class EnsemblePredictTests: XCTestCase {
         let tta = try predict(["--ensemble", good, "--tta", "8", "--image", images[0].path])
         XCTAssertNotEqual(tta.status, 0)
         XCTAssertTrue(tta.stderr.contains("--tta goes with --model"), tta.stderr)
+        let combination = try predict(["--ensemble", good, "--combination", "rank", "--image", images[0].path])
+        XCTAssertNotEqual(combination.status, 0)
+        XCTAssertTrue(combination.stderr.contains("--combination goes with two or more --model; \(good) sets its own"), combination.stderr)
     }
 }

@@ -10,11 +10,14 @@ struct ModelSelection: ParsableArguments {
     @Option(help: "Ensemble manifest (members, weights, TTA, combination), e.g. the ensemble.json of `train --folds`.")
     var ensemble: String?
 
-    @Option(help: "How --model ensembles combine: mean, geometric or rank.")
-    var combination = EnsembleManifest.Combination.mean
+    @Option(help: "How --model ensembles combine: mean (default), geometric or rank.")
+    var combination: EnsembleManifest.Combination?
 
     func validate() throws {
         guard models.isEmpty != (ensemble == nil) else { throw ValidationError("give --model FILE (one or more) or --ensemble FILE") }
+        if combination != nil, models.count < 2 {
+            throw ValidationError("--combination goes with two or more --model; " + (ensemble.map { "\($0) sets its own" } ?? "one model is not combined"))
+        }
     }
 
     /// The first (or only) model file, whose run directory holds the split manifest and epoch log.
@@ -43,7 +46,7 @@ struct ModelSelection: ParsableArguments {
             return try Ensemble(manifest: EnsembleManifest.read(from: url), relativeTo: url.deletingLastPathComponent())
         }
         let manifest = EnsembleManifest(members: models.map { EnsembleManifest.Member(model: $0, tta: tta) },
-                                        combination: models.count > 1 ? combination : .mean)
+                                        combination: combination ?? .mean)
         return try Ensemble(manifest: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
     }
 }
