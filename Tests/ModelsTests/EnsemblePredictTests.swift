@@ -1,5 +1,8 @@
 import Dermoscopy
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Inference
 import Models
 import NeuralNet
@@ -211,5 +214,33 @@ final class EnsemblePredictTests: XCTestCase {
         let combination = try predict(["--ensemble", good, "--combination", "rank", "--image", images[0].path])
         XCTAssertNotEqual(combination.status, 0)
         XCTAssertTrue(combination.stderr.contains("--combination goes with two or more --model; \(good) sets its own"), combination.stderr)
+    }
+
+    /// `serve` takes the same selection: the binary serves `--model a --model b --combination
+    /// geometric`, says what it serves, and `/v1/model` describes the ensemble; SIGTERM stops it.
+    func testServeCommandTakesTheSameSelection() async throws {
+        let logs = directory.appendingPathComponent("serve")
+        let process = try CommandLineTool.start(["serve", "--model", path("a.safetensors"), "--model", path("b.safetensors"),
+                                                 "--combination", "geometric", "--port", "0"], logs: logs)
+        defer { if process.isRunning { process.terminate() } }
+        var port: Int?
+        for _ in 0..<600 where port == nil {
+            let text = (try? String(contentsOf: logs.appendingPathExtension("err"), encoding: .utf8)) ?? ""
+            port = text.range(of: #"http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression)
+                .flatMap { Int(text[$0].dropFirst("http://127.0.0.1:".count).dropLast()) }
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let bound = try XCTUnwrap(port, "serve did not say where it listens")
+        let stderr = try String(contentsOf: logs.appendingPathExtension("err"), encoding: .utf8)
+        XCTAssertTrue(stderr.contains("serving \(path("a.safetensors")) + \(path("b.safetensors")) at"), stderr)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/v1/model")!)
+        let model = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let ensemble = try XCTUnwrap(model["ensemble"] as? [String: Any], String(decoding: data, as: UTF8.self))
+        XCTAssertEqual(ensemble["combination"] as? String, "geometric")
+        XCTAssertEqual((ensemble["members"] as? [[String: Any]])?.map { $0["input_size"] as? Int }, [64, 48])
+        XCTAssertEqual((model["metadata_fields"] as? [[String: Any]])?.map { $0["name"] as? String }, ["age", "site"])
+        process.terminate()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "SIGTERM drains and exits cleanly")
     }
 }
