@@ -24,7 +24,7 @@ final class PredictionService: @unchecked Sendable {
     init(modelFile: URL, options: ServeOptions, auditLogger: Logger) throws {
         try options.validate()
         self.options = options
-        predictor = try Predictor(modelFile: modelFile)
+        predictor = try Predictor(modelFile: modelFile, precision: options.precision)
         predictor.lowConfidenceThreshold = options.lowConfidenceThreshold
         let fileData = try Data(contentsOf: modelFile, options: .mappedIfSafe)
         let version = options.modelVersion ?? modelFile.deletingPathExtension().lastPathComponent

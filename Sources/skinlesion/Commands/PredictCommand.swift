@@ -24,6 +24,7 @@ struct PredictCommand: ParsableCommand {
     var metadata: String?
     @Option(help: "For a folder: a dataset (root or CSV) whose metadata columns go with the images, matched by image id.")
     var metadataFrom: String?
+    @Option(help: Precision.help) var precision: Precision?
 
     func validate() throws {
         if cam != nil, image == nil { throw ValidationError("--cam needs --image with one image file") }
@@ -33,7 +34,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let predictor = try Predictor(modelFile: URL(fileURLWithPath: model))
+        let predictor = try Predictor(modelFile: URL(fileURLWithPath: model), precision: precision)
         predictor.lowConfidenceThreshold = lowConfidence
         FileHandle.standardError.write(Data("note: \(predictor.metadata.intendedUse)\n".utf8))
         guard let image else { return try prompt(predictor) }

@@ -28,6 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Flag predictions whose confidence is below this.") var lowConfidence = 0.5
     @Option(help: "Version label reported with every answer (default: the model file's name).") var modelVersion: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: Precision.help) var precision: Precision?
 
     func run() async throws {
         if let threads { Engine.threads = threads }
@@ -45,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxBatchImages = maxBatchImages
         options.lowConfidenceThreshold = lowConfidence
         options.modelVersion = modelVersion
+        options.precision = precision
         do {
             try options.validate()
         } catch {
