@@ -4,7 +4,8 @@
 # QDQ, per-channel, on the ONNX file `skinlesion export` writes of the same network and weights) and
 # PyTorch FP32 (CPU wheel, channels_last). Batch 1 latency and batch-32 throughput, 2 threads. The
 # table names the CPU and the ISA oneDNN reports. Measure only on a quiet machine (see `uptime`).
-# Usage: benchmarks/precision.sh   (env: BATCH (32), RUNS (3), LATENCY_RUNS (20), THREADS (2))
+# Usage: benchmarks/precision.sh   (env: BATCH (32), RUNS (3), LATENCY_RUNS (20), THREADS (2), and BIN: an
+#        already built skinlesion to measure instead of building one with `swift build -c release`)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 THREADS=${THREADS:-2}
@@ -18,9 +19,12 @@ PYTHON=.build/venv/bin/python
 results=$(mktemp -d "${TMPDIR:-/tmp}/skinlesion-precision.XXXXXX")
 echo "results in $results" >&2
 echo "load before: $(uptime)" >&2
-swift build -c release >"$results/build.log" 2>&1 || { cat "$results/build.log" >&2; exit 1; }
+if [[ -z ${BIN:-} ]]; then
+    swift build -c release >"$results/build.log" 2>&1 || { cat "$results/build.log" >&2; exit 1; }
+    BIN=.build/release/skinlesion
+fi
 bin="$results/skinlesion"
-cp .build/release/skinlesion "$bin"   # a rebuild during the run cannot swap the binary under it
+cp "$BIN" "$bin"   # a rebuild during the run cannot swap the binary under it
 lscpu | sed -n 's/^Model name: *//p' >"$results/cpu.txt"
 
 bench() {  # precision, then extra options

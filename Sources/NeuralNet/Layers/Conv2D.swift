@@ -112,7 +112,7 @@ public final class Conv2D: Layer {
             try check(status, "convolution_forward_desc_init(\(geometryKey(input)))")
             let attr = try fusion.attributes()
             defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
-            return try Primitive("conv forward", op: &op, attr: attr)
+            return try Primitive(types.primitiveName, op: &op, attr: attr)
         }
     }
 

@@ -10,6 +10,12 @@ struct ConvTypes: Sendable {
     static let bf16 = ConvTypes(src: dnnl_bf16, weights: dnnl_bf16, dst: dnnl_bf16)
 
     var key: String { "t\(src.rawValue).\(weights.rawValue).\(dst.rawValue)" }
+
+    /// The primitive's name: `conv forward`, or with its source type (`conv forward u8`), so
+    /// `Engine.implementationsByOperation` tells which kernels each precision got.
+    var primitiveName: String {
+        src == dnnl_f32 ? "conv forward" : "conv forward " + String(cString: dnnl_dt2str(src))
+    }
 }
 
 /// What an int8 `ConvBN` runs with: BatchNorm folded into the convolution, the folded weights

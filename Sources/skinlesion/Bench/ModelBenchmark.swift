@@ -60,7 +60,10 @@ struct ModelBenchmark {
 
         log("batch-\(batch) inference (\(throughputRuns) runs)")
         let inference = try median(runs: throughputRuns, warmup: 1) { _ = try model.forward(many, mode: .inference) }
-        let implementations = Set(Engine.shared.implementationsByOperation["conv forward"] ?? []).sorted()
+        // Only this precision's convolutions: int8's calibration ran FP32 ones before.
+        let names = ["fp32": ["conv forward"], "bf16": ["conv forward bf16"], "int8": ["conv forward u8", "conv forward s8"]]
+        let implementations = Set(Engine.shared.implementationsByOperation.filter { names[precision.rawValue]!.contains($0.key) }
+            .flatMap(\.value)).sorted()
         var result = Result(arch: architecture.name, threads: Engine.threads, batch1_latency_ms: latency * 1000,
                             batch32_images_per_s: Double(batch) / inference, peak_rss_inference_mib: rssInference,
                             precision: precision.rawValue, isa: CPUISA.effective.name,
