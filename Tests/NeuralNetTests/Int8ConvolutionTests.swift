@@ -53,7 +53,7 @@ final class Int8ConvolutionTests: XCTestCase {
         try unit.bn.runningVar.assign((0..<c.outChannels).map { _ in 0.5 + abs(rng.nextNormal()) })
         try unit.bn.bias.assign((0..<c.outChannels).map { _ in rng.nextNormal() * 0.3 })
         let folded = try unit.inferenceParameters()
-        let (qw, ws) = ConvQuantization.quantizeWeights(folded.weight, outChannels: c.outChannels)
+        let (stored, storedScales) = ConvQuantization.quantizeWeights(folded.weight, outChannels: c.outChannels)
 
         // The input: u8 activations with a scale, or FP32 data the layer quantizes to s8 itself.
         let inputScale: Float = 0.021
@@ -80,10 +80,14 @@ final class Int8ConvolutionTests: XCTestCase {
             residual = try Tensor(shape: [n, c.outChannels, outH, outW], values: residualReal)
                 .quantized(to: .plain([n, c.outChannels, outH, outW], type), scale: residualScale)
         }
-        unit.quantization = try ConvQuantization(weights: qw, weightScales: ws, bias: folded.bias,
+        unit.quantization = try ConvQuantization(weights: stored, weightScales: storedScales, bias: folded.bias,
                                                  inputScale: c.quantizedInput ? nil : inputScale, output: c.output,
                                                  outputScale: outputScale, for: unit.conv, name: "conv")
         unit.precision = .int8
+        // Without VNNI the kernels run 7-bit weights (see `kernelForm`); the reference uses what they run.
+        let kernel = unit.quantization!.kernelForm
+        XCTAssertEqual(kernel.weights == stored, CPUISA.effective.hasVNNI)
+        let (qw, ws) = kernel
         let y = try unit.forward(x, adding: residual, mode: .inference)
         XCTAssertEqual(y.shape, [n, c.outChannels, outH, outW])
         let got = try y.toArray()
@@ -128,6 +132,13 @@ final class Int8ConvolutionTests: XCTestCase {
         let step = c.output == .f32 ? 1e-3 * (got.map(abs).max() ?? 1) : outputScale * 1.0001
         XCTAssertLessThanOrEqual(worst, step, "largest difference from the plain int8 arithmetic")
         XCTAssertGreaterThan(Double(exact) / Double(outCount), 0.98, "share of outputs equal to the reference")
+    }
+
+    func testWithoutVNNIWeightsAreHalvedToSevenBits() {
+        let form = ConvQuantization.kernelForm([127, -128, 3, -3, 0], [0.1, 0.2, 0.3, 0.4, 0.5], vnni: false)
+        XCTAssertEqual(form.weights, [64, -64, 2, -2, 0])
+        XCTAssertEqual(form.scales, [0.2, 0.4, 0.6, 0.8, 1.0])
+        XCTAssertEqual(ConvQuantization.kernelForm([127, -128], [0.1, 0.2], vnni: true).weights, [127, -128])
     }
 
     func testPrecisionNamesWhatTheCPUNeedsAndHas() throws {

@@ -50,6 +50,9 @@ public struct CPUISA: Equatable, Sendable {
 
     public func includes(_ other: CPUISA) -> Bool { rawValue & other.rawValue == other.rawValue }
 
+    /// Whether int8 products accumulate in 32 bits directly (AVX512_VNNI or AVX_VNNI).
+    public var hasVNNI: Bool { includes(.avx512CoreVNNI) || includes(.avx2VNNI) }
+
     /// oneDNN's own spelling (`avx512_core_vnni`), as its verbose log prints it.
     public var name: String {
         let names: [(CPUISA, String)] = [

@@ -51,8 +51,23 @@ public final class ConvQuantization {
     /// The real value of one step of the output; 1 for an f32 output.
     public let outputScale: Float
 
-    private var plainWeights: Tensor?
-    private var biasCache: (inputScale: Float, tensor: Tensor)?
+    /// The weights and scales the arithmetic amounts to on this CPU: `weights` and
+    /// `weightScales` where it has VNNI; elsewhere (AVX2, AVX-512 without VNNI) oneDNN
+    /// multiplies u8 by s8 with vpmaddubsw, whose 16-bit sums of two products saturate
+    /// (2·255·127 > 32767), so the weights run halved to 7 bits with doubled scales, as oneDNN
+    /// advises: one bit of weight precision for results that are right.
+    public private(set) lazy var kernelForm: (weights: [Int8], scales: [Float]) =
+        Self.kernelForm(weights, weightScales, vnni: CPUISA.effective.hasVNNI)
+
+    /// What oneDNN is given for a source of `type`: for s8 sources it halves the weights itself
+    /// where it must (its weight layout then carries a 0.5 scale adjustment), so they are given
+    /// as stored; for u8 sources they are given in `kernelForm`.
+    func given(for type: dnnl_data_type_t) -> (weights: [Int8], scales: [Float]) {
+        type == dnnl_s8 ? (weights, weightScales) : kernelForm
+    }
+
+    private var plainWeights: [UInt32: Tensor] = [:]
+    private var biasCache: (inputScale: Float, type: UInt32, tensor: Tensor)?
 
     /// Checks counts and scales against the layer they are for, so a bad file fails here
     /// with the layer's name rather than inside oneDNN.
@@ -91,21 +106,28 @@ public final class ConvQuantization {
         return (weights, scales)
     }
 
-    /// The s8 weights as a plain tensor in oneDNN's convolution weight dimensions.
-    func plainWeights(dims: [Int]) throws -> Tensor {
-        if let plainWeights { return plainWeights }
+    static func kernelForm(_ weights: [Int8], _ scales: [Float], vnni: Bool) -> (weights: [Int8], scales: [Float]) {
+        guard !vnni else { return (weights, scales) }
+        return (weights.map { Int8((Float($0) / 2).rounded(.toNearestOrEven)) }, scales.map { $0 * 2 })
+    }
+
+    /// The s8 weights given for a source of `type`, as a plain tensor in oneDNN's convolution
+    /// weight dimensions.
+    func plainWeights(dims: [Int], source type: dnnl_data_type_t) throws -> Tensor {
+        if let cached = plainWeights[type.rawValue] { return cached }
         let tensor = try Tensor(md: .plain(dims, dnnl_s8))
-        weights.withUnsafeBytes { tensor.rawPointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        plainWeights = tensor
+        given(for: type).weights.withUnsafeBytes { tensor.rawPointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        plainWeights[type.rawValue] = tensor
         return tensor
     }
 
     /// oneDNN adds the bias to the s32 accumulator before the output scales, so it is given
-    /// in accumulator steps: bias[o] / (inputScale · weightScales[o]).
-    func accumulatorBias(inputScale: Float) throws -> Tensor {
-        if let biasCache, biasCache.inputScale == inputScale { return biasCache.tensor }
-        let tensor = try Tensor(shape: [bias.count], values: zip(bias, weightScales).map { $0 / (inputScale * $1) })
-        biasCache = (inputScale, tensor)
+    /// in accumulator steps: bias[o] / (inputScale · weight scale[o]).
+    func accumulatorBias(inputScale: Float, source type: dnnl_data_type_t) throws -> Tensor {
+        if let biasCache, biasCache.inputScale == inputScale, biasCache.type == type.rawValue { return biasCache.tensor }
+        let scales = given(for: type).scales
+        let tensor = try Tensor(shape: [bias.count], values: zip(bias, scales).map { $0 / (inputScale * $1) })
+        biasCache = (inputScale, type.rawValue, tensor)
         return tensor
     }
 }
@@ -125,7 +147,7 @@ extension Conv2D {
             throw NeuralNetError.invalidArgument("int8 \(name) received \(x.layout) input but was calibrated for a quantized one")
         }
         var fusion = Fusion(accumulate: residual != nil, activation: activation,
-                            outputScales: q.weightScales.map { incoming.scale * $0 / q.outputScale })
+                            outputScales: q.given(for: incoming.type).scales.map { incoming.scale * $0 / q.outputScale })
         if let residual, q.output != .f32 {
             guard let residualScale = residual.scale else {
                 throw NeuralNetError.invalidArgument("int8 \(name) adds a \(residual.layout) residual to its \(q.output) output; it must be quantized")
@@ -137,8 +159,8 @@ extension Conv2D {
         let primitive = try forwardPrimitive(x.shape, training: false, hasBias: true, fusion: fusion, types: types)
         let srcMD = primitive.md(dnnl_query_src_md)
         let src = x.scale == nil ? try x.quantized(to: srcMD, scale: incoming.scale) : try x.converted(to: srcMD)
-        let w = try pack(q.plainWeights(dims: weightDims), version: ObjectIdentifier(q).hashValue, as: primitive.md(dnnl_query_weights_md),
-                         tag: "s8")
+        let w = try pack(q.plainWeights(dims: weightDims, source: incoming.type), version: ObjectIdentifier(q).hashValue,
+                         as: primitive.md(dnnl_query_weights_md), tag: "s8|\(incoming.type.rawValue)")
         let dstMD = primitive.md(dnnl_query_dst_md)
         let dst: Tensor
         if let residual {
@@ -149,7 +171,8 @@ extension Conv2D {
             dst = try Tensor(md: dstMD)
         }
         try primitive.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, w),
-                               (CDNNL_ARG_BIAS, q.accumulatorBias(inputScale: incoming.scale)), (CDNNL_ARG_DST, dst)])
+                               (CDNNL_ARG_BIAS, q.accumulatorBias(inputScale: incoming.scale, source: incoming.type)),
+                               (CDNNL_ARG_DST, dst)])
         dst.scale = q.output == .f32 ? nil : q.outputScale
         return dst
     }
