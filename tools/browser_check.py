@@ -43,6 +43,7 @@ def main() -> int:
         bars = driver.find_elements(By.CSS_SELECTOR, "#bars li")
         result = {
             "status": status,
+            "model_line": driver.find_element(By.ID, "model-line").text,
             "top": driver.find_element(By.ID, "result-top").text,
             "confidence": driver.find_element(By.ID, "result-confidence").text,
             "low_confidence_shown": driver.find_element(By.ID, "low-confidence").is_displayed(),

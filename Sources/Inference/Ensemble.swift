@@ -1,4 +1,6 @@
+import Dermoscopy
 import Foundation
+import NeuralNet
 
 /// Several models voting on each image, as the ISIC 2019 and SIIM-ISIC 2020 winners did.
 ///
@@ -9,7 +11,9 @@ import Foundation
 public final class Ensemble {
     public struct Member {
         public let predictor: Predictor
+        /// As the manifest (or `--model`) spells it; `file` is where it was loaded from.
         public let name: String
+        public let file: URL
         public let weight: Double
         public let tta: Int
     }
@@ -17,14 +21,17 @@ public final class Ensemble {
     public let members: [Member]
     public let combination: EnsembleManifest.Combination
     public let classNames: [String]
+    /// Every member's metadata fields merged by name (see `unionSpec`); nil when none fuses metadata.
+    public let metadataSpec: MetadataSpec?
 
-    public init(manifest: EnsembleManifest, relativeTo base: URL) throws {
+    /// Loads every member, at `precision` when given (`--precision`), else at its file's own.
+    public init(manifest: EnsembleManifest, relativeTo base: URL, precision: Precision? = nil) throws {
         try manifest.validate()
         var members: [Member] = []
         for entry in manifest.members {
             let url = entry.model.hasPrefix("/") ? URL(fileURLWithPath: entry.model) : base.appendingPathComponent(entry.model)
-            let predictor = try Predictor(modelFile: url)
-            members.append(Member(predictor: predictor, name: entry.model, weight: entry.weight ?? 1, tta: entry.tta ?? 1))
+            let predictor = try Predictor(modelFile: url, precision: precision)
+            members.append(Member(predictor: predictor, name: entry.model, file: url, weight: entry.weight ?? 1, tta: entry.tta ?? 1))
         }
         let classes = members[0].predictor.metadata.classNames
         for member in members where member.predictor.metadata.classNames != classes {
@@ -34,20 +41,11 @@ public final class Ensemble {
         self.members = members
         self.classNames = classes
         combination = manifest.combination
+        metadataSpec = try Self.unionSpec(members.compactMap { $0.predictor.metadata.metadataSpec })
     }
 
     /// Whether any member fuses patient metadata (each encodes it with its own spec).
     public var takesMetadata: Bool { members.contains { $0.predictor.takesMetadata } }
-
-    /// Every member's probabilities `[images][classes]` for image files with their raw metadata.
-    public func memberProbabilities(_ images: [URL], metadata: [[String: String]]) throws -> [[[Double]]] {
-        try members.map { member in
-            let p = member.predictor
-            let views = try images.map { try p.view(of: $0) }
-            let vectors = p.takesMetadata ? try metadata.map { try p.encodeMetadata($0).vector } : nil
-            return try p.probabilities(views, metadata: vectors, tta: member.tta)
-        }
-    }
 
     /// The members' probabilities combined, one row per image. `rank` needs the whole set: it
     /// replaces each member's per-class score by its rank among the images before averaging.

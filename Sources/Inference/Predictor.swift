@@ -13,10 +13,13 @@ public struct Prediction: Codable, Sendable, Equatable {
     public let top: String
     public let confidence: Double
     public let lowConfidence: Bool
-    public let calibrated: Bool
+    /// For an ensemble: whether every member is calibrated.
+    public var calibrated: Bool
     /// Metadata values the model's spec did not know, encoded in their feature's unknown slot
     /// (absent when there were none).
     public var unknownMetadata: [String]?
+    /// An ensemble's members' own probabilities, beside the combined ones (absent for one model).
+    public var members: [MemberProbabilities]?
 }
 
 /// A trained model ready to classify images: it applies the model's own preprocessing, the

@@ -7,16 +7,27 @@ import XCTest
 /// `.build/artifacts/serve-page.png` for a person to look at.
 final class BrowserTests: XCTestCase {
     func testChromiumUploadsAnImageAndShowsTheResult() async throws {
+        _ = try await page(of: { try await ServerHarness() }, screenshot: "serve-page.png")
+    }
+
+    /// An ensemble's page shows the combined answer, and its model line says what answers.
+    func testChromiumShowsAnEnsemblesAnswer() async throws {
+        let shown = try await page(of: { try await EnsembleServingTests.harness(.mean) }, screenshot: "serve-page-ensemble.png")
+        XCTAssertTrue((shown["model_line"] as? String ?? "").contains("ensemble of 2 (mean; Grad-CAM: first member)"), "\(shown)")
+    }
+
+    /// What the page renders for a real image, checked against the API's answer for it.
+    private func page(of serve: () async throws -> ServerHarness, screenshot name: String) async throws -> [String: Any] {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
             throw XCTSkip("\(tool) not installed: run scripts/setup (Debian packages chromium, chromium-driver)")
         }
         try PythonTool.require(["selenium"])
         let image = try ServerHarness.hamImage(3)
-        let harness = try await ServerHarness()
+        let harness = try await serve()
         let api = try await harness.post("/v1/predict", body: image.data, contentType: "image/jpeg")
         let artifacts = ServerHarness.repository.appendingPathComponent(".build/artifacts")
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-        let screenshot = artifacts.appendingPathComponent("serve-page.png")
+        let screenshot = artifacts.appendingPathComponent(name)
         try? FileManager.default.removeItem(at: screenshot)
         let imagePath = ServerHarness.hamImages.appendingPathComponent("HAM10000_images_part_1/\(image.name)").path
         let run = try PythonTool.run([harness.base.absoluteString + "/", imagePath, screenshot.path], script: "browser_check.py")
@@ -38,5 +49,6 @@ final class BrowserTests: XCTestCase {
         let png = try Data(contentsOf: screenshot)
         XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
         print("browser test: page shows \(page["top"] ?? "") \(page["confidence"] ?? ""); screenshot \(screenshot.path)")
+        return page
     }
 }

@@ -10,10 +10,7 @@ final class ContractTests: XCTestCase {
         let harness = try await ServerHarness { $0.maxUploadBytes = 1 << 20 }
         let image = try ServerHarness.hamImage()
         var exchanges: [[String: Any]] = []
-        func record(_ method: String, _ path: String, _ reply: ServerHarness.Reply) {
-            exchanges.append(["method": method, "path": path.components(separatedBy: "?")[0], "status": reply.status,
-                              "content_type": reply.headers["content-type"] ?? "", "headers": reply.headers, "body": reply.text])
-        }
+        func record(_ method: String, _ path: String, _ reply: ServerHarness.Reply) { exchanges.append(Self.exchange(method, path, reply)) }
         for path in ["/v1/model", "/v1/model/card", "/healthz", "/readyz", "/metrics"] {
             record("get", path, try await harness.get(path))
         }
@@ -34,14 +31,25 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(served.text, OpenAPIDocument.json, "/openapi.json serves the document kept in the repository")
         let statuses = Set(exchanges.map { $0["status"] as! Int })
         XCTAssertTrue(statuses.isSuperset(of: [200, 400, 413, 415, 422]), "\(statuses)")
+        let result = try Self.check(exchanges, against: served.body)
+        XCTAssertEqual(result.status, 0, "responses that break the contract:\n\(result.output)\(result.errors)")
+        print("OpenAPI contract: \(result.errors.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+
+    /// Validates recorded exchanges against the document with tools/check_openapi.py.
+    static func check(_ exchanges: [[String: Any]], against document: Data) throws -> (status: Int32, output: String, errors: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-openapi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let document = directory.appendingPathComponent("openapi.json"), recorded = directory.appendingPathComponent("exchanges.json")
-        try served.body.write(to: document)
+        let documentFile = directory.appendingPathComponent("openapi.json"), recorded = directory.appendingPathComponent("exchanges.json")
+        try document.write(to: documentFile)
         try JSONSerialization.data(withJSONObject: exchanges).write(to: recorded)
-        let result = try PythonTool.run([document.path, recorded.path], script: "check_openapi.py")
-        XCTAssertEqual(result.status, 0, "responses that break the contract:\n\(result.output)\(result.errors)")
-        print("OpenAPI contract: \(result.errors.trimmingCharacters(in: .whitespacesAndNewlines))")
+        return try PythonTool.run([documentFile.path, recorded.path], script: "check_openapi.py")
+    }
+
+    /// One exchange as check_openapi.py reads it.
+    static func exchange(_ method: String, _ path: String, _ reply: ServerHarness.Reply) -> [String: Any] {
+        ["method": method, "path": path.components(separatedBy: "?")[0], "status": reply.status,
+         "content_type": reply.headers["content-type"] ?? "", "headers": reply.headers, "body": reply.text]
     }
 }

@@ -26,9 +26,11 @@ final class ServerHarness: @unchecked Sendable {
     private let task: Task<Void, any Error>
 
     /// With `metadataSpec`, the model fuses patient metadata encoded by it (a 16-unit branch);
-    /// `weights` may change the model's weights before it is saved and served.
+    /// `weights` may change the model's weights before it is saved and served. `ensemble`, given
+    /// the directory and this model's file, may return an ensemble to serve instead.
     init(metadataSpec: MetadataSpec? = nil, options configure: (inout ServeOptions) -> Void = { _ in },
-         weights: (Classifier) throws -> Void = { _ in }) async throws {
+         weights: (Classifier) throws -> Void = { _ in },
+         ensemble: (_ directory: URL, _ modelFile: URL) throws -> Ensemble? = { _, _ in nil }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         modelFile = directory.appendingPathComponent("lesions-v3.safetensors")
@@ -54,8 +56,11 @@ final class ServerHarness: @unchecked Sendable {
         self.audit = audit
         var logger = Logger(label: "skinlesion.test") { _ in audit }
         logger.logLevel = .info
-        server = try PredictionServer(modelFile: modelFile, options: options, logger: logger, auditLogger: logger) { _, bound in
-            port.set(bound)
+        let onListening: @Sendable (String, Int) -> Void = { _, bound in port.set(bound) }
+        if let members = try ensemble(directory, modelFile) {
+            server = try PredictionServer(ensemble: members, options: options, logger: logger, auditLogger: logger, onListening: onListening)
+        } else {
+            server = try PredictionServer(modelFile: modelFile, options: options, logger: logger, auditLogger: logger, onListening: onListening)
         }
         let server = self.server
         task = Task { try await server.run() }

@@ -34,9 +34,9 @@ public enum CommandLineTool {
 
     /// Starts `skinlesion arguments…` with its output going to files under `logs` (so a long run
     /// never blocks on a full pipe); the caller waits or kills. `wrapper` runs it under another
-    /// program (`["/usr/bin/strace", "-f", …]`).
+    /// program (`["/usr/bin/strace", "-f", …]`); `input` is its standard input.
     public static func start(_ arguments: [String], logs: URL, environment: [String: String] = [:],
-                             wrapper: [String] = []) throws -> Process {
+                             wrapper: [String] = [], input: URL? = nil) throws -> Process {
         let process = Process()
         let tool = try executable()
         process.executableURL = wrapper.first.map(URL.init(fileURLWithPath:)) ?? tool
@@ -47,6 +47,7 @@ public enum CommandLineTool {
         FileManager.default.createFile(atPath: logs.appendingPathExtension("err").path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: logs.appendingPathExtension("out"))
         process.standardError = try FileHandle(forWritingTo: logs.appendingPathExtension("err"))
+        if let input { process.standardInput = try FileHandle(forReadingFrom: input) }
         try process.run()
         return process
     }
@@ -63,8 +64,8 @@ public enum CommandLineTool {
 
     /// Runs `skinlesion arguments…` to the end.
     public static func run(_ arguments: [String], logs: URL, environment: [String: String] = [:],
-                           wrapper: [String] = []) throws -> Result {
-        result(of: try start(arguments, logs: logs, environment: environment, wrapper: wrapper), logs: logs)
+                           wrapper: [String] = [], input: URL? = nil) throws -> Result {
+        result(of: try start(arguments, logs: logs, environment: environment, wrapper: wrapper, input: input), logs: logs)
     }
 }
 

@@ -40,9 +40,9 @@ extension FuzzTarget {
     static let upload = FuzzTarget(name: "upload", summary: "UploadReader → sniff → decode within limits → view; fields → RequestMetadata") { bytes in
         let (contentType, body) = request(bytes)
         guard let form = try? UploadReader.read(body: body, contentType: contentType) else { return }
-        if let encoded = try? RequestMetadata.vectors(fields: form.fields, query: [], images: form.uploads.count, spec: fusionSpec) {
-            invariant(encoded.vectors?.count == form.uploads.count
-                      && encoded.vectors!.allSatisfy { $0.count == fusionSpec.width && $0.allSatisfy(\.isFinite) },
+        if let encoded = try? RequestMetadata.vectors(fields: form.fields, query: [], images: form.uploads.count, union: fusionSpec, specs: [fusionSpec]) {
+            invariant(encoded.vectors.count == 1 && encoded.vectors[0]?.count == form.uploads.count
+                      && encoded.vectors[0]!.allSatisfy { $0.count == fusionSpec.width && $0.allSatisfy(\.isFinite) },
                       "metadata vectors \(String(describing: encoded.vectors)) for \(form.uploads.count) images")
         }
         let pipeline = ImagePipeline(inputSize: 224, normalization: .torchvision)

@@ -34,9 +34,11 @@ struct PredictionBody: Codable {
     /// Grad-CAM of the top class over the network's view, as a PNG data URL, when asked.
     let cam: String?
     let unknownMetadata: [String]?
+    /// An ensemble's members' own probabilities (absent for one model).
+    let members: [MemberProbabilities]?
 
     enum CodingKeys: String, CodingKey {
-        case name, classes, probabilities, top, confidence, calibrated, tta, cam
+        case name, classes, probabilities, top, confidence, calibrated, tta, cam, members
         case lowConfidence = "low_confidence"
         case unknownMetadata = "unknown_metadata"
     }
@@ -50,6 +52,7 @@ struct PredictionBody: Codable {
         calibrated = prediction.calibrated
         lowConfidence = prediction.lowConfidence
         unknownMetadata = prediction.unknownMetadata
+        members = prediction.members
         self.tta = tta
         self.cam = cam
     }
@@ -105,7 +108,10 @@ struct ModelResponse: Codable {
     /// The training data's licences, which the model inherits; empty when not recorded.
     let dataLicenses: [DataLicense]
     let card: String
+    /// For an ensemble, every member's fields (a member ignores those it does not take).
     let metadataFields: [MetadataField]?
+    /// Present for an ensemble: its combination and members.
+    let ensemble: EnsembleDescription?
 
     /// One metadata input of a fusion model, for clients and the web page's form.
     struct MetadataField: Codable {
@@ -116,7 +122,7 @@ struct ModelResponse: Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, classes, preprocessing, temperature, card
+        case model, classes, preprocessing, temperature, card, ensemble
         case dataLicenses = "data_licenses"
         case metadataFields = "metadata_fields"
         case inputSize = "input_size"

@@ -14,7 +14,7 @@ enum OpenAPIDocument {
         "/v1/predict": {
           "post": {
             "summary": "Classify one image",
-            "description": "The image is the raw body (image/jpeg, image/png, application/octet-stream) or a multipart/form-data file part named 'image'. The format is sniffed from the content. Images are never stored or logged; the audit log keeps their SHA-256.",
+            "description": "The image is the raw body (image/jpeg, image/png, application/octet-stream) or a multipart/form-data file part named 'image'. The format is sniffed from the content. Images are never stored or logged; the audit log keeps their SHA-256. With an ensemble, probabilities are the members' combination and members lists each member's; a rank ensemble ranks the images of one request, so it answers 400 here (use /v1/predict/batch).",
             "parameters": [
               {"$ref": "#/components/parameters/tta"},
               {"name": "cam", "in": "query", "required": false, "description": "Also return a Grad-CAM overlay of the top class as a PNG data URL.", "schema": {"type": "boolean", "default": false}}
@@ -84,7 +84,7 @@ enum OpenAPIDocument {
       },
       "components": {
         "parameters": {
-          "tta": {"name": "tta", "in": "query", "required": false, "description": "Test-time augmentation: 1, or 8 to average the 8 dihedral views.", "schema": {"type": "integer", "enum": [1, 8], "default": 1}}
+          "tta": {"name": "tta", "in": "query", "required": false, "description": "Test-time augmentation: 1, or 8 to average the 8 dihedral views (an ensemble member whose manifest asks for 8 always uses 8).", "schema": {"type": "integer", "enum": [1, 8], "default": 1}}
         },
         "requestBodies": {
           "images": {
@@ -117,7 +117,7 @@ enum OpenAPIDocument {
           "ModelIdentity": {
             "type": "object", "additionalProperties": false, "required": ["id", "version", "architecture"],
             "properties": {
-              "id": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "First 16 hex digits of the model file's SHA-256"},
+              "id": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "First 16 hex digits of the model file's SHA-256 (an ensemble's: of its members' ids, weights, TTA and combination)"},
               "version": {"type": "string"},
               "architecture": {"type": "string"}
             }
@@ -139,7 +139,11 @@ enum OpenAPIDocument {
               "low_confidence": {"type": "boolean", "description": "Confidence below the server's threshold: refer to a dermatologist"},
               "tta": {"type": "integer", "enum": [1, 8]},
               "cam": {"type": "string", "pattern": "^data:image/png;base64,", "description": "Grad-CAM overlay, when cam=true"},
-              "unknown_metadata": {"type": "array", "items": {"type": "string"}, "description": "Metadata values (field=value) outside the model's categories, encoded in the unknown slot"}
+              "unknown_metadata": {"type": "array", "items": {"type": "string"}, "description": "Metadata values (field=value) outside the model's categories, encoded in the unknown slot"},
+              "members": {"type": "array", "minItems": 2, "description": "An ensemble's members' own probabilities (absent for one model); probabilities above are their combination",
+                "items": {"type": "object", "additionalProperties": false, "required": ["model", "tta", "probabilities"],
+                  "properties": {"model": {"type": "string"}, "tta": {"type": "integer", "enum": [1, 8]},
+                                 "probabilities": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}}}}}
             }
           },
           "PredictResponse": {
@@ -178,11 +182,28 @@ enum OpenAPIDocument {
               "intended_use": {"type": "string"},
               "data_licenses": {"type": "array", "description": "The training data's licences, which the model inherits; empty when not recorded", "items": {"$ref": "#/components/schemas/DataLicense"}},
               "card": {"type": "string", "description": "MODEL_CARD.md"},
-              "metadata_fields": {"type": "array", "description": "Patient metadata a fusion model takes, as multipart form fields or query parameters of these names; any may be left out (missing)",
-                "items": {"type": "object", "additionalProperties": false, "required": ["name", "column", "kind"],
-                  "properties": {"name": {"type": "string"}, "column": {"type": "string"}, "kind": {"type": "string", "enum": ["number", "category"]},
-                                 "categories": {"type": "array", "items": {"type": "string"}}}}}
+              "metadata_fields": {"type": "array", "description": "Patient metadata a fusion model takes (an ensemble: any member), as multipart form fields or query parameters of these names; any may be left out (missing)",
+                "items": {"$ref": "#/components/schemas/MetadataField"}},
+              "ensemble": {"$ref": "#/components/schemas/Ensemble"}
             }
+          },
+          "Ensemble": {
+            "type": "object", "additionalProperties": false, "required": ["combination", "members"],
+            "description": "Present when the server runs an ensemble; the top-level input_size and preprocessing are then the first member's, and metadata_fields every member's",
+            "properties": {
+              "combination": {"type": "string", "enum": ["mean", "geometric", "rank"]},
+              "members": {"type": "array", "minItems": 2, "items": {"type": "object", "additionalProperties": false,
+                "required": ["model", "file", "weight", "tta", "input_size", "preprocessing"],
+                "properties": {"model": {"$ref": "#/components/schemas/ModelIdentity"}, "file": {"type": "string"},
+                               "weight": {"type": "number", "exclusiveMinimum": 0}, "tta": {"type": "integer", "enum": [1, 8]},
+                               "input_size": {"type": "integer"}, "preprocessing": {"type": "string"}, "temperature": {"type": "number"},
+                               "metadata_fields": {"type": "array", "items": {"$ref": "#/components/schemas/MetadataField"}}}}}
+            }
+          },
+          "MetadataField": {
+            "type": "object", "additionalProperties": false, "required": ["name", "column", "kind"],
+            "properties": {"name": {"type": "string"}, "column": {"type": "string"}, "kind": {"type": "string", "enum": ["number", "category"]},
+                           "categories": {"type": "array", "items": {"type": "string"}}}
           },
           "DataLicense": {
             "type": "object", "additionalProperties": false, "required": ["dataset", "license", "basis"],

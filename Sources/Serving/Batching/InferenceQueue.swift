@@ -2,11 +2,12 @@ import Dermoscopy
 import Foundation
 import Inference
 
-/// The one place the model runs. Requests from any number of connections enqueue images;
+/// The one place the models run. Requests from any number of connections enqueue images;
 /// a single worker thread (the model is not thread-safe, and oneDNN already uses every core
 /// within a batch) takes up to `maxBatch` images at a time, waiting at most `maxDelay` for a
 /// batch to fill, so concurrent clients share forward passes instead of queueing behind
-/// each other's batch-1 calls.
+/// each other's batch-1 calls. An ensemble's members each run the batch in turn, each on its
+/// own views (input size, preprocessing), metadata vectors and TTA.
 ///
 /// Bounded: when the queued images would exceed `capacity`, `submit` throws `.full` at once
 /// with a retry estimate, and the server answers 429. A job still waiting at its deadline is
@@ -18,25 +19,34 @@ final class InferenceQueue: @unchecked Sendable {
         case stopped
     }
 
-    /// What one request asks of the model.
+    /// One member's input for the images of a request: its views, each view's encoded
+    /// metadata (a fusion member only), and the dihedral views to average (1 or 8).
+    struct MemberInput {
+        let views: [RGBImage]
+        let metadata: [[Float]]?
+        let tta: Int
+    }
+
+    /// What one request asks of the models.
     enum Work {
-        /// Probabilities of each view, averaged over `tta` dihedral versions; `metadata` holds
-        /// each view's encoded metadata for a fusion model.
-        case classify(views: [RGBImage], metadata: [[Float]]?, tta: Int)
-        /// Grad-CAM overlay of `classIndex` for one view, over the original image it was cut from.
+        /// Every member's probabilities of the same images, one input per member.
+        case classify([MemberInput])
+        /// Grad-CAM overlay of `classIndex` by the first member for its view, over the original
+        /// image it was cut from.
         case explain(view: RGBImage, original: RGBImage, metadata: [Float]?, classIndex: Int)
 
         /// Forward-pass images this work costs.
         var images: Int {
             switch self {
-            case .classify(let views, _, let tta): views.count * tta
+            case .classify(let inputs): inputs.reduce(0) { $0 + $1.views.count * $1.tta }
             case .explain: 1
             }
         }
     }
 
     enum Result {
-        case probabilities([[Double]])
+        /// `[member][image][class]`.
+        case probabilities([[[Double]]])
         case overlay(RGBImage)
     }
 
@@ -46,7 +56,7 @@ final class InferenceQueue: @unchecked Sendable {
         let continuation: CheckedContinuation<Result, any Error>
     }
 
-    private let predictor: Predictor
+    private let ensemble: Ensemble
     private let maxBatch: Int
     private let maxDelay: Duration
     let capacity: Int
@@ -59,8 +69,8 @@ final class InferenceQueue: @unchecked Sendable {
     private let metrics: ServerMetrics
     private var worker: Thread?
 
-    init(predictor: Predictor, maxBatch: Int, maxDelay: Duration, capacity: Int, metrics: ServerMetrics) {
-        self.predictor = predictor
+    init(ensemble: Ensemble, maxBatch: Int, maxDelay: Duration, capacity: Int, metrics: ServerMetrics) {
+        self.ensemble = ensemble
         self.maxBatch = maxBatch
         self.maxDelay = maxDelay
         self.capacity = capacity
@@ -138,39 +148,47 @@ final class InferenceQueue: @unchecked Sendable {
         return taken
     }
 
-    /// Answers expired jobs, runs all classifications in shared forward passes (one per TTA
-    /// setting present), then each explanation.
+    /// Answers expired jobs, runs all classifications in shared forward passes (per member, one
+    /// per TTA setting present), then each explanation.
     private func run(_ batch: [Job]) {
         let now = ContinuousClock.now
         var live: [Job] = []
         for job in batch {
             if job.deadline < now { job.continuation.resume(throwing: Failure.timedOut) } else { live.append(job) }
         }
-        for tta in [1, 8] {
-            let group = live.filter { if case .classify(_, _, tta) = $0.work { true } else { false } }
-            guard !group.isEmpty else { continue }
-            let views = group.flatMap { job -> [RGBImage] in
-                if case .classify(let views, _, _) = job.work { views } else { [] }
-            }
-            let vectors = predictor.takesMetadata ? group.flatMap { job -> [[Float]] in
-                if case .classify(let views, let metadata, _) = job.work { metadata ?? [] } else { [] }
-            } : nil
-            do {
-                let probabilities = try predictor.probabilities(views, metadata: vectors, tta: tta, batch: maxBatch)
-                var offset = 0
-                for job in group {
-                    let count = job.work.images / tta
-                    job.continuation.resume(returning: .probabilities(Array(probabilities[offset..<offset + count])))
-                    offset += count
+        let classify = live.compactMap { job -> (job: Job, inputs: [MemberInput])? in
+            if case .classify(let inputs) = job.work { (job, inputs) } else { nil }
+        }
+        var results = [[[[Double]]]](repeating: [], count: classify.count)
+        var failures = [(any Error)?](repeating: nil, count: classify.count)
+        for (m, member) in ensemble.members.enumerated() {
+            for tta in [1, 8] {
+                let group = classify.indices.filter { failures[$0] == nil && classify[$0].inputs[m].tta == tta }
+                guard !group.isEmpty else { continue }
+                let views = group.flatMap { classify[$0].inputs[m].views }
+                let vectors = member.predictor.takesMetadata ? group.flatMap { classify[$0].inputs[m].metadata ?? [] } : nil
+                do {
+                    let probabilities = try member.predictor.probabilities(views, metadata: vectors, tta: tta, batch: maxBatch)
+                    var offset = 0
+                    for j in group {
+                        let count = classify[j].inputs[m].views.count
+                        results[j].append(Array(probabilities[offset..<offset + count]))
+                        offset += count
+                    }
+                } catch {
+                    for j in group { failures[j] = error }
                 }
-            } catch {
-                group.forEach { $0.continuation.resume(throwing: error) }
+            }
+        }
+        for (j, item) in classify.enumerated() {
+            if let failure = failures[j] { item.job.continuation.resume(throwing: failure) } else {
+                item.job.continuation.resume(returning: .probabilities(results[j]))
             }
         }
         for job in live {
             guard case .explain(let view, let original, let metadata, let classIndex) = job.work else { continue }
             do {
-                let overlay = try predictor.camOverlay(of: view, over: original, metadata: metadata, classIndex: classIndex)
+                let overlay = try ensemble.members[0].predictor.camOverlay(of: view, over: original, metadata: metadata, classIndex: classIndex)
                 job.continuation.resume(returning: .overlay(overlay))
             } catch {
                 job.continuation.resume(throwing: error)

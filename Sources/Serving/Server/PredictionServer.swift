@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Inference
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -18,10 +19,20 @@ public final class PredictionServer: Sendable {
     /// Loads the model and binds nothing yet; `onListening` receives the bound host and port
     /// (the real port when `options.port` is 0).
     /// `auditLogger` receives one line per request (see `AuditLog`).
-    public init(modelFile: URL, options: ServeOptions, logger: Logger = Logger(label: "skinlesion.serve"),
+    public convenience init(modelFile: URL, options: ServeOptions, logger: Logger = Logger(label: "skinlesion.serve"),
+                            auditLogger: Logger = Logger(label: "skinlesion.audit"),
+                            onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) throws {
+        let single = EnsembleManifest(members: [EnsembleManifest.Member(model: modelFile.path)])
+        try self.init(ensemble: Ensemble(manifest: single, relativeTo: modelFile.deletingLastPathComponent()), options: options,
+                      logger: logger, auditLogger: auditLogger, onListening: onListening)
+    }
+
+    /// Serves an ensemble (one model is an ensemble of one): each member runs every batch on
+    /// its own views, and answers carry the combined probabilities with each member's beside them.
+    public init(ensemble: Ensemble, options: ServeOptions, logger: Logger = Logger(label: "skinlesion.serve"),
                 auditLogger: Logger = Logger(label: "skinlesion.audit"),
                 onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) throws {
-        let service = try PredictionService(modelFile: modelFile, options: options, auditLogger: auditLogger)
+        let service = try PredictionService(ensemble: ensemble, options: options, auditLogger: auditLogger)
         self.service = service
         let router = Router()
         Routes(service: service).register(on: router)

@@ -61,15 +61,7 @@ struct Routes {
     }
 
     private func modelResponse() throws -> Response {
-        let metadata = service.predictor.metadata
-        return try JSONResponse.make(ModelResponse(
-            model: service.identity, classes: metadata.classNames, inputSize: metadata.inputSize,
-            preprocessing: metadata.preprocessing.summary, temperature: metadata.temperature,
-            lowConfidenceThreshold: service.options.lowConfidenceThreshold, intendedUse: metadata.intendedUse,
-            dataLicenses: metadata.training?.dataLicenses ?? [], card: service.card, metadataFields: metadata.metadataSpec?.features.map {
-                ModelResponse.MetadataField(name: $0.name, column: $0.column, kind: $0.numeric != nil ? "number" : "category",
-                                            categories: $0.categorical?.categories)
-            }))
+        try JSONResponse.make(ModelResponse(service))
     }
 
     /// `tta` (1 or 8) and `cam` (true/false) from the query string.
@@ -104,10 +96,12 @@ struct Routes {
         return try UploadReader.read(body: Data(buffer: buffer), contentType: request.headers[.contentType])
     }
 
-    /// Each image's metadata vector (fusion models) from the form fields and query parameters.
-    private func metadata(_ form: UploadedForm, _ request: Request, images: Int) throws -> (vectors: [[Float]]?, unknown: [[String]]) {
+    /// Each member's metadata vectors (`[member][image]`, nil for a member without metadata)
+    /// from the form fields and query parameters, and each image's unknown values.
+    private func metadata(_ form: UploadedForm, _ request: Request, images: Int) throws -> (vectors: [[[Float]]?], unknown: [[String]]) {
         let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
-        return try RequestMetadata.vectors(fields: form.fields, query: query, images: images, spec: service.predictor.metadata.metadataSpec)
+        return try RequestMetadata.vectors(fields: form.fields, query: query, images: images, union: service.ensemble.metadataSpec,
+                                           specs: service.ensemble.members.map { $0.predictor.metadata.metadataSpec })
     }
 
     private func predict(_ request: inout Request, _ digests: inout [String]) async throws -> (Response, String) {
@@ -120,16 +114,13 @@ struct Routes {
             throw APIError(.badRequest, "\(uploads.count) images sent to /v1/predict, which takes one: use /v1/predict/batch")
         }
         let metadata = try metadata(form, request, images: 1)
-        let view = try service.view(of: uploads[0])
+        let views = try service.views(of: uploads[0])
         let decoded = ContinuousClock.now
-        guard case .probabilities(let p) = try await service.submit(.classify(views: [view], metadata: metadata.vectors, tta: tta)) else {
-            throw APIError(.internalServerError, "the model returned no probabilities")
-        }
-        let body = try await service.prediction(name: uploads[0].name, view: view, metadata: (metadata.vectors?[0], metadata.unknown[0]),
+        let p = try await service.classify([views], metadata: metadata.vectors, tta: tta)
+        let body = try await service.prediction(name: uploads[0].name, view: views[0], metadata: (metadata.vectors[0]?[0], metadata.unknown[0]),
                                                 probabilities: p[0], tta: tta, original: cam ? try service.original(of: uploads[0]) : nil)
         let response = try JSONResponse.make(PredictResponse(
-            prediction: body, model: service.identity, timing: timing(start, decoded),
-            intendedUse: service.predictor.metadata.intendedUse))
+            prediction: body, model: service.identity, timing: timing(start, decoded), intendedUse: service.intendedUse))
         return (response, "\(body.top) \(String(format: "%.4f", body.confidence))\(body.lowConfidence ? " low-confidence" : "")")
     }
 
@@ -146,25 +137,23 @@ struct Routes {
             throw APIError(.contentTooLarge, "\(uploads.count) images in one batch; the limit is \(service.options.maxBatchImages)")
         }
         let metadata = try metadata(form, request, images: uploads.count)
-        var views: [(index: Int, view: RGBImage)] = []
+        var views: [(index: Int, views: [RGBImage])] = []
         var entries = [BatchEntry?](repeating: nil, count: uploads.count)
         for (index, upload) in uploads.enumerated() {
             do {
-                views.append((index, try service.view(of: upload)))
+                views.append((index, try service.views(of: upload)))
             } catch let error as APIError {
                 entries[index] = BatchEntry(error: error)
             }
         }
         let decoded = ContinuousClock.now
         if !views.isEmpty {
-            let vectors = metadata.vectors.map { all in views.map { all[$0.index] } }
-            guard case .probabilities(let p) = try await service.submit(.classify(views: views.map(\.view), metadata: vectors, tta: tta)) else {
-                throw APIError(.internalServerError, "the model returned no probabilities")
-            }
+            let vectors = metadata.vectors.map { member in member.map { all in views.map { all[$0.index] } } }
+            let p = try await service.classify(views.map(\.views), metadata: vectors, tta: tta)
             for (row, item) in views.enumerated() {
                 do {
-                    let body = try await service.prediction(name: uploads[item.index].name, view: item.view,
-                                                            metadata: (metadata.vectors?[item.index], metadata.unknown[item.index]),
+                    let body = try await service.prediction(name: uploads[item.index].name, view: item.views[0],
+                                                            metadata: (metadata.vectors[0]?[item.index], metadata.unknown[item.index]),
                                                             probabilities: p[row], tta: tta, original: nil)
                     entries[item.index] = BatchEntry(prediction: body)
                 } catch let error as APIError {
@@ -175,7 +164,7 @@ struct Routes {
         let results = entries.map { $0! }
         let response = try JSONResponse.make(BatchResponse(results: results, model: service.identity,
                                                            timing: timing(start, decoded),
-                                                           intendedUse: service.predictor.metadata.intendedUse))
+                                                           intendedUse: service.intendedUse))
         let summary = results.map { $0.prediction?.top ?? "error \($0.error!.status)" }.joined(separator: ",")
         return (response, summary)
     }

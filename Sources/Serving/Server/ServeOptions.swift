@@ -1,5 +1,4 @@
 import Foundation
-import NeuralNet
 
 /// Everything `skinlesion serve` can tune, with defaults sized for a 2-core CPU serving one
 /// model: batches fill in a few milliseconds under load and add at most `maxDelay` when idle.
@@ -30,8 +29,6 @@ public struct ServeOptions: Sendable {
     public var lowConfidenceThreshold = 0.5
     /// Reported as `model.version`; defaults to the model file's name without extension.
     public var modelVersion: String?
-    /// The number format the model runs at; nil: the one its file is stored for.
-    public var precision: Precision?
 
     public init() {}
 

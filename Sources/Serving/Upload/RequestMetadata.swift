@@ -3,12 +3,14 @@ import Dermoscopy
 /// A request's patient metadata for a fusion model: form fields (multipart) or query
 /// parameters (raw image bodies), named as the model's spec names its features (`age`, `sex`,
 /// `site`) or as their dataset columns. A field given once applies to every image of the
-/// request; given once per image, the n-th value goes with the n-th image.
+/// request; given once per image, the n-th value goes with the n-th image. For an ensemble the
+/// names are checked against every member's fields (`union`), and each member encodes them
+/// with its own spec.
 enum RequestMetadata {
-    /// Each image's encoded vector (nil for a model without metadata, whose `spec` is nil), and
-    /// the values the spec did not know, for the reply.
+    /// Each member's vectors, one per image (nil for a member without metadata, whose spec is
+    /// nil), and each image's values some spec did not know, for the reply.
     static func vectors(fields: [(name: String, value: String)], query: [(name: String, value: String)], images: Int,
-                        spec: MetadataSpec?) throws -> (vectors: [[Float]]?, unknown: [[String]]) {
+                        union spec: MetadataSpec?, specs: [MetadataSpec?]) throws -> (vectors: [[[Float]]?], unknown: [[String]]) {
         let reserved: Set<String> = ["tta", "cam"]
         let given = fields + query.filter { !reserved.contains($0.name) }
         guard let spec else {
@@ -16,7 +18,7 @@ enum RequestMetadata {
                 throw APIError(.badRequest, "this model takes no patient metadata; unexpected field(s) "
                                + Set(given.map(\.name)).sorted().joined(separator: ", "))
             }
-            return (nil, [[String]](repeating: [], count: images))
+            return (specs.map { _ in nil }, [[String]](repeating: [], count: images))
         }
         var perImage = [[String: String]](repeating: [:], count: images)
         for (name, values) in Dictionary(grouping: given, by: \.name).sorted(by: { $0.key < $1.key }) {
@@ -29,14 +31,18 @@ enum RequestMetadata {
             }
             for index in 0..<images { perImage[index][feature.name] = values[values.count == 1 ? 0 : index].value }
         }
-        var vectors: [[Float]] = [], unknown: [[String]] = []
-        for values in perImage {
-            do {
-                let encoded = try spec.encode(values)
-                vectors.append(encoded.vector)
-                unknown.append(encoded.unknown)
-            } catch let error as MetadataError {
-                throw APIError(.badRequest, error.message)
+        var unknown = [[String]](repeating: [], count: images)
+        let vectors = try specs.map { member -> [[Float]]? in
+            try member.map { member in
+                try perImage.indices.map { index in
+                    do {
+                        let encoded = try member.encode(perImage[index])
+                        for value in encoded.unknown where !unknown[index].contains(value) { unknown[index].append(value) }
+                        return encoded.vector
+                    } catch let error as MetadataError {
+                        throw APIError(.badRequest, error.message)
+                    }
+                }
             }
         }
         return (vectors, unknown)

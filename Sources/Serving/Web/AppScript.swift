@@ -13,7 +13,9 @@ extension WebAssets {
 
     fetch("/v1/model").then((r) => r.json()).then((m) => {
       $("model-line").textContent = `Model ${m.model.version} (${m.model.architecture}, id ${m.model.id}), ` +
-        `${m.classes.length} classes, input ${m.input_size}×${m.input_size}` + (m.temperature ? ", calibrated" : "");
+        `${m.classes.length} classes, ` + (m.ensemble
+          ? `ensemble of ${m.ensemble.members.length} (${m.ensemble.combination}; Grad-CAM: first member)`
+          : `input ${m.input_size}×${m.input_size}` + (m.temperature ? ", calibrated" : ""));
       $("intended-use-text").textContent = m.intended_use;
       if (m.metadata_fields && m.metadata_fields.length) metadataForm(m.metadata_fields);
     }).catch(() => { $("model-line").textContent = "Model information unavailable."; });

@@ -40,10 +40,7 @@ enum Checkpoint {
     static func read(into model: Classifier, optimizer: any Optimizer, ema: ExponentialMovingAverage?,
                      from url: URL) throws -> TrainingProgress {
         let file = try SafeTensorsFile(contentsOf: url)
-        guard let json = file.metadata["progress"],
-              let progress = try? JSONDecoder().decode(TrainingProgress.self, from: Data(json.utf8)) else {
-            throw TrainingError.badRun("\(url.path): not a SkinLesion training checkpoint (no 'progress' metadata)")
-        }
+        let progress = try progress(of: file, at: url)
         try model.load(from: file, skipping: ["optimizer", "ema"])
         func state(_ prefix: String) throws -> [String: [Float]] {
             var state: [String: [Float]] = [:]
@@ -53,5 +50,23 @@ enum Checkpoint {
         try optimizer.restore(state("optimizer/"), for: model.namedParameters)
         if let ema { try ema.restore(state("ema/")) }
         return progress
+    }
+
+    /// The `TrainingProgress` a checkpoint file records.
+    static func progress(of file: SafeTensorsFile, at url: URL) throws -> TrainingProgress {
+        guard let json = file.metadata["progress"],
+              let progress = try? JSONDecoder().decode(TrainingProgress.self, from: Data(json.utf8)) else {
+            throw TrainingError.badRun("\(url.path): not a SkinLesion training checkpoint (no 'progress' metadata)")
+        }
+        return progress
+    }
+}
+
+extension RunDirectory {
+    /// Where the run stands: the progress its newest checkpoint records, nil before the first.
+    /// Reads only the checkpoint's header (the file is memory-mapped), not its tensors.
+    public func latestProgress() throws -> TrainingProgress? {
+        guard let newest = existingCheckpoints().last else { return nil }
+        return try Checkpoint.progress(of: SafeTensorsFile(contentsOf: newest), at: newest)
     }
 }

@@ -171,8 +171,11 @@ public final class Trainer {
 
     /// Trains until the last epoch or early stopping. `stopAfterSteps` checkpoints and returns
     /// once that many steps have been taken in total (an interruption, for tests and tools).
+    /// `stopAfterEpochs` returns once that many epochs are complete, validated and checkpointed,
+    /// leaving the run unfinished, so a resume goes on as if it had never stopped: a tuner's
+    /// rung, or a time-boxed session.
     @discardableResult
-    public func fit(stopAfterSteps: Int? = nil) throws -> TrainingProgress {
+    public func fit(stopAfterSteps: Int? = nil, stopAfterEpochs: Int? = nil) throws -> TrainingProgress {
         try run.create()
         var options = DataLoader.Options()
         options.batchSize = config.batchSize
@@ -192,6 +195,7 @@ public final class Trainer {
             cachedFeatures = (try cache(train, "train"), try cache(validation, "val"))
         }
         while !progress.finished && progress.epoch < config.epochs {
+            if let stopAfterEpochs, progress.epoch >= stopAfterEpochs { return progress }
             let epoch = progress.epoch
             try model.trainFrom(stage: firstTrainableStage(epoch: epoch))
             model.useMetadata(usesMetadata(epoch: epoch))

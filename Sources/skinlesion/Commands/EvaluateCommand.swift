@@ -21,15 +21,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(help: Precision.help) var precision: Precision?
 
-    func validate() throws {
-        if precision != nil, model.ensemble != nil || model.models.count > 1 {
-            throw ValidationError("--precision applies to one --model; an ensemble runs each member at its file's precision")
-        }
-    }
-
     func run() throws {
         let modelURL = model.primaryModel
-        let ensemble = try model.loadEnsemble(tta: tta)
+        let ensemble = try model.loadEnsemble(tta: tta, precision: precision)
         let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL, precision: precision)
         let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "test")
         let who = ensemble.map { "ensemble of \($0.members.count) (\($0.combination.rawValue))" } ?? "tta \(tta)"

@@ -5,7 +5,9 @@ import Inference
 import NeuralNet
 
 /// `skinlesion predict`: every class's probability for one image, a folder (CSV), or paths
-/// typed at a prompt until end of input, as the original predict scripts did.
+/// typed at a prompt until end of input, as the original predict scripts did. One model, or an
+/// ensemble (each member through its own pipeline, metadata spec and TTA) whose combined
+/// probabilities are shown, with each member's beside them in `--json`.
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
@@ -13,12 +15,12 @@ struct PredictCommand: ParsableCommand {
         discussion: "Research use only: a prediction is not a diagnosis."
     )
 
-    @Option(help: "Model file.") var model: String
+    @OptionGroup var selection: ModelSelection
     @Option(help: "Image file or folder; without it, image paths are read from standard input.") var image: String?
-    @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views.") var tta = 1
+    @Option(help: "Test-time augmentation: 1, or 8 to average the 8 dihedral views (every --model's; a manifest sets its own).") var tta = 1
     @Option(help: "Flag predictions whose top probability is below this.") var lowConfidence = 0.5
     @Flag(help: "Print JSON: one object per image, one per line for a folder.") var json = false
-    @Option(help: "Write a Grad-CAM heatmap of the top class, blended over the image, to this PNG (single image only).")
+    @Option(help: "Write a Grad-CAM heatmap of the top class, blended over the image, to this PNG (single image only; an ensemble's is its first member's, for the ensemble's top class).")
     var cam: String?
     @Option(help: "Patient metadata for a model that fuses it, e.g. age=55,sex=male,site=back (an empty value means missing).")
     var metadata: String?
@@ -34,28 +36,36 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let predictor = try Predictor(modelFile: URL(fileURLWithPath: model), precision: precision)
-        predictor.lowConfidenceThreshold = lowConfidence
-        FileHandle.standardError.write(Data("note: \(predictor.metadata.intendedUse)\n".utf8))
-        guard let image else { return try prompt(predictor) }
+        let ensemble = try selection.loadMembers(tta: tta, precision: precision)
+        ensemble.lowConfidenceThreshold = lowConfidence
+        FileHandle.standardError.write(Data("note: \(ensemble.members[0].predictor.metadata.intendedUse)\n".utf8))
+        if ensemble.members.count > 1 {
+            note("ensemble of \(ensemble.members.count) (\(ensemble.combination.rawValue)): "
+                 + ensemble.members.map { "\($0.name) ×\($0.weight) tta \($0.tta)" }.joined(separator: ", "))
+        }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) else {
+        if let image, !FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) {
             throw ValidationError("no file or folder at \(image)")
         }
-        if isDirectory.boolValue { return try folder(URL(fileURLWithPath: image), predictor) }
+        if ensemble.combinesAcrossImages, !isDirectory.boolValue {
+            throw ValidationError("the rank combination ranks images against each other: give --image FOLDER (or use mean or geometric)")
+        }
+        guard let image else { return try prompt(ensemble) }
+        if isDirectory.boolValue { return try folder(URL(fileURLWithPath: image), ensemble) }
         guard metadataFrom == nil else { throw ValidationError("--metadata-from goes with a folder; for one image give --metadata") }
         let url = URL(fileURLWithPath: image)
-        let values = try typedMetadata(predictor)
-        let prediction = try predictor.predict(url, metadata: values, tta: tta)
+        let values = try typedMetadata(ensemble)
+        let prediction = try ensemble.predict(url, metadata: values)
         try show(prediction)
         if let cam {
-            try writeCAM(url, metadata: values, classIndex: prediction.classes.firstIndex(of: prediction.top)!, predictor, to: cam)
+            try writeCAM(url, metadata: values, classIndex: prediction.classes.firstIndex(of: prediction.top)!, ensemble, to: cam)
         }
     }
 
-    /// `--metadata` parsed against the model's spec; a fusion model without it gets every field missing, and says so.
-    private func typedMetadata(_ predictor: Predictor) throws -> [String: String] {
-        guard let spec = predictor.metadata.metadataSpec else {
+    /// `--metadata` parsed against the model's spec (an ensemble's: every member's fields); a
+    /// fusion model without it gets every field missing, and says so.
+    private func typedMetadata(_ ensemble: Ensemble) throws -> [String: String] {
+        guard let spec = ensemble.metadataSpec else {
             if metadata != nil || metadataFrom != nil { throw ValidationError("this model was trained without patient metadata; drop --metadata") }
             return [:]
         }
@@ -67,12 +77,12 @@ struct PredictCommand: ParsableCommand {
     }
 
     /// Each image id's metadata from `--metadata-from`, for folder predictions.
-    private func datasetMetadata(_ predictor: Predictor) throws -> [String: [String: String]]? {
+    private func datasetMetadata(_ ensemble: Ensemble) throws -> [String: [String: String]]? {
         guard let metadataFrom else {
-            if predictor.takesMetadata { note("this model fuses patient metadata: without --metadata-from every field is missing") }
+            if ensemble.takesMetadata { note("this model fuses patient metadata: without --metadata-from every field is missing") }
             return nil
         }
-        guard predictor.takesMetadata else { throw ValidationError("this model was trained without patient metadata; drop --metadata-from") }
+        guard ensemble.takesMetadata else { throw ValidationError("this model was trained without patient metadata; drop --metadata-from") }
         let dataset = try DatasetLoader.load(merging: [URL(fileURLWithPath: metadataFrom)], options: DatasetOptions())
         return Dictionary(dataset.records.map { ($0.imageID, $0.metadata) }, uniquingKeysWith: { first, _ in first })
     }
@@ -84,8 +94,13 @@ struct PredictCommand: ParsableCommand {
     }
 
     /// Grad-CAM (Selvaraju et al. 2017) at the backbone's own target layer, over the view the
-    /// network saw.
-    private func writeCAM(_ url: URL, metadata values: [String: String], classIndex: Int, _ predictor: Predictor, to path: String) throws {
+    /// network saw. An ensemble has no single network to explain: its first member's map is
+    /// drawn, for the ensemble's top class, and stderr says so.
+    private func writeCAM(_ url: URL, metadata values: [String: String], classIndex: Int, _ ensemble: Ensemble, to path: String) throws {
+        let predictor = ensemble.members[0].predictor
+        if ensemble.members.count > 1 {
+            note("Grad-CAM of the first member, \(ensemble.members[0].name), for the ensemble's top class \(ensemble.classNames[classIndex])")
+        }
         let vector = predictor.takesMetadata ? try predictor.encodeMetadata(values).vector : nil
         let overlay = try predictor.camOverlay(of: predictor.view(of: url), over: ImageDecoder.decode(contentsOf: url),
                                                metadata: vector, classIndex: classIndex)
@@ -94,15 +109,15 @@ struct PredictCommand: ParsableCommand {
     }
 
     /// Reads one path per line until end of input; a bad path is reported and the prompt goes on.
-    private func prompt(_ predictor: Predictor) throws {
-        let values = try typedMetadata(predictor)
+    private func prompt(_ ensemble: Ensemble) throws {
+        let values = try typedMetadata(ensemble)
         while true {
             FileHandle.standardError.write(Data("image path (end of input to quit)> ".utf8))
             guard let line = readLine() else { break }
             let path = line.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
             guard !path.isEmpty else { continue }
             do {
-                try show(predictor.predict(URL(fileURLWithPath: path), metadata: values, tta: tta))
+                try show(ensemble.predict(URL(fileURLWithPath: path), metadata: values))
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             }
@@ -111,28 +126,46 @@ struct PredictCommand: ParsableCommand {
 
     /// Every image under `folder` (recursively): one CSV row each with every class's
     /// probability, or with `--json` one JSON object per line (JSON Lines), as for one image.
-    private func folder(_ folder: URL, _ predictor: Predictor) throws {
+    /// Rows stream as images are read, except with `rank`, which combines the whole folder.
+    private func folder(_ folder: URL, _ ensemble: Ensemble) throws {
         let extensions: Set<String> = ["jpg", "jpeg", "png"]
         let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
             .filter { extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
-        let metadataByID = try datasetMetadata(predictor)
-        if !json { print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + predictor.metadata.classNames)) }
+        let metadataByID = try datasetMetadata(ensemble)
+        if !json { print(CSVWriter.line(["image", "top", "confidence", "low_confidence"] + ensemble.classNames)) }
+        var held: [(file: URL, rows: [[Double]], unknown: [String])] = []
         for file in files {
             do {
                 let id = file.deletingPathExtension().lastPathComponent
                 if let metadataByID, metadataByID[id] == nil { note("\(file.path): no row for \(id) in --metadata-from; every field is missing") }
-                let p = try predictor.predict(file, metadata: metadataByID?[id] ?? [:], tta: tta)
-                reportUnknown(p)
-                if json {
-                    try printJSON(p)
+                let (rows, unknown) = try ensemble.memberProbabilities(of: file, metadata: metadataByID?[id] ?? [:])
+                if ensemble.combinesAcrossImages {
+                    held.append((file, rows, unknown))
                 } else {
-                    print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
-                                         + p.probabilities.map { String(format: "%.6f", $0) }))
+                    try emit(file, ensemble.combine(rows.map { [$0] })[0], rows, unknown, ensemble)
                 }
             } catch {
                 FileHandle.standardError.write(Data("skipped \(file.path): \(error)\n".utf8))
             }
         }
+        guard !held.isEmpty else { return }
+        let combined = try ensemble.combine(ensemble.members.indices.map { m in held.map { $0.rows[m] } })
+        for (item, probabilities) in zip(held, combined) {
+            do {
+                try emit(item.file, probabilities, item.rows, item.unknown, ensemble)
+            } catch {
+                FileHandle.standardError.write(Data("skipped \(item.file.path): \(error)\n".utf8))
+            }
+        }
+    }
+
+    /// One folder image's CSV row or JSON line.
+    private func emit(_ file: URL, _ probabilities: [Double], _ rows: [[Double]], _ unknown: [String], _ ensemble: Ensemble) throws {
+        let p = try ensemble.prediction(image: file.path, probabilities: probabilities, members: rows, unknown: unknown)
+        reportUnknown(p)
+        if json { return try printJSON(p) }
+        print(CSVWriter.line([file.path, p.top, String(format: "%.6f", p.confidence), String(p.lowConfidence)]
+                             + p.probabilities.map { String(format: "%.6f", $0) }))
     }
 
     /// One prediction as one line of JSON.
@@ -150,6 +183,10 @@ struct PredictCommand: ParsableCommand {
         for (name, value) in zip(p.classes, p.probabilities).sorted(by: { $0.1 > $1.1 }) {
             print("  " + name.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "%.4f ", value)
                   + String(repeating: "█", count: Int((value * 40).rounded())))
+        }
+        for member in p.members ?? [] {
+            let best = member.probabilities.indices.max { member.probabilities[$0] < member.probabilities[$1] }!
+            print("  member \(member.model): \(p.classes[best]) \(String(format: "%.3f", member.probabilities[best]))")
         }
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import Inference
 import NeuralNet
 import Serving
 
-/// `skinlesion serve`: the web page and REST API over one trained model, until Ctrl-C or
-/// SIGTERM (both drain the requests in flight first).
+/// `skinlesion serve`: the web page and REST API over one trained model or an ensemble, until
+/// Ctrl-C or SIGTERM (both drain the requests in flight first).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -12,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Research use only: the page and every API answer carry the intended-use statement."
     )
 
-    @Option(help: "Model file (best.safetensors of a run).") var model: String
+    @OptionGroup var selection: ModelSelection
     @Option(help: "Address to listen on; 0.0.0.0 exposes the server to the network.") var host = "127.0.0.1"
     @Option(help: "Port (0 picks a free one).") var port = 8080
     @Option(help: "Most images per forward pass (TTA views count as 8).") var maxBatch = 16
@@ -46,14 +47,15 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxBatchImages = maxBatchImages
         options.lowConfidenceThreshold = lowConfidence
         options.modelVersion = modelVersion
-        options.precision = precision
         do {
             try options.validate()
         } catch {
             throw ValidationError("\(error)")
         }
-        let server = try PredictionServer(modelFile: URL(fileURLWithPath: model), options: options) { host, port in
-            FileHandle.standardError.write(Data("serving \(model) at http://\(host):\(port)/ (API: /openapi.json); Ctrl-C to stop\n".utf8))
+        let ensemble = try selection.loadMembers(tta: 1, precision: precision)
+        let served = selection.ensemble ?? selection.models.joined(separator: " + ")
+        let server = try PredictionServer(ensemble: ensemble, options: options) { host, port in
+            FileHandle.standardError.write(Data("serving \(served) at http://\(host):\(port)/ (API: /openapi.json); Ctrl-C to stop\n".utf8))
         }
         try await server.run()
     }

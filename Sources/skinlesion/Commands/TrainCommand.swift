@@ -78,6 +78,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue the stopped run in this directory exactly where it stopped.")
     var resume: String?
 
+    @Option(help: "Stop once this many epochs are complete, validated and checkpointed; --resume goes on from there as if the run had never stopped (the schedule still spans --epochs).")
+    var stopAfterEpochs: Int?
+
     @Option(help: "Cross-validation: one model per lesion-grouped fold, in fold-N/ run directories under --output, then out-of-fold predictions, mean ± sd metrics and an ensemble.json.")
     var folds: Int?
 
@@ -94,6 +97,7 @@ struct TrainCommand: ParsableCommand {
         if let empty = dataLicenses.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.utf8.count > 256 }) {
             throw ValidationError("--data-license '\(empty.prefix(40))' must name a licence in 1…256 bytes, e.g. 'CC BY 4.0'")
         }
+        if let stopAfterEpochs, stopAfterEpochs < 1 { throw ValidationError("--stop-after-epochs must be at least 1, got \(stopAfterEpochs)") }
         if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
         if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
     }
@@ -150,7 +154,11 @@ struct TrainCommand: ParsableCommand {
         guard fold == nil else { throw ValidationError("--fold goes with --folds") }
         let trainer = try Trainer(config: settings.config, dataset: dataset, manifest: manifest, run: run,
                                   weights: weights, log: log)
-        let progress = try trainer.fit()
+        let progress = try trainer.fit(stopAfterEpochs: stopAfterEpochs)
+        if !progress.finished {
+            log("stopped after epoch \(progress.epoch) of \(settings.config.epochs) (--stop-after-epochs); continue with "
+                + "skinlesion train --resume \(run.url.path)")
+        }
         let best = progress.bestMetric.map { String(format: "%.4f", $0) } ?? "n/a"
         print("best validation \(settings.config.monitor.label) \(best) at epoch \((progress.bestEpoch ?? 0) + 1); model: \(run.bestModel.path)")
     }
