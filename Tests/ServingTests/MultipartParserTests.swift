@@ -19,6 +19,30 @@ final class MultipartParserTests: XCTestCase {
         XCTAssertEqual(uploads.map(\.name), ["a b.jpg"], "only file parts are images")
     }
 
+    /// multipart-kit 4.7.1 traps on a part header name byte ≥ 0x80 (a table lookup out of
+    /// range): the two inputs the `multipart` and `upload` fuzz targets found (Content-Type
+    /// line, then the body) are refused as 400s before it sees them, while non-ASCII header
+    /// values (a UTF-8 file name) still pass.
+    func testNonASCIIHeaderNamesAreRefusedNotACrash() throws {
+        let found = [
+            "bXVsdGlwYXJ0L2Zvcm0tZGF0YTsgYm91bmRhcnk9LS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tZDc0NDk2ZDY2OTU4ODczZQotLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLWQ3NDQ5NmQ2Njk1ODg3M2UNCkNvbnRlbnQtRGlzkJCMmXRpb246IGZvcm0tZGF0YTsgbmFtZT0iaW1hZ2UiOyBmaWxlbmFtZT0ibGlzZW9uLmpwZyINCkNvbnRlbnQtVHlwZTogaW1hZ2UvanBlZw0KDQr/2P/gABBKwAARCAAcABwDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAqO5uI7eFVQgsOOs=",
+            "bXVsdGlwYXJ0L2Zvcm0tZGF0YTsgYm91bmRhcnk9LWQ3NDQ5NmQ2Njk1ODg3M2UKLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS1kNzQ0OTZkNjY5NTg4NzNlDQpDb2S6dGFlL2pwZWcNCg0KMDEBADQ0NB8=",
+        ].map { Data(base64Encoded: $0)! }
+        let secondPart = Data("--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--B\r\nX-\u{E9}: 1\r\n\r\ny\r\n--B--".utf8)
+        let requests = found.map { input -> (String, Data) in
+            let newline = input.firstIndex(of: 0x0A)!
+            return (String(decoding: input[..<newline], as: UTF8.self), input[(newline + 1)...])
+        } + [("multipart/form-data; boundary=B", secondPart)]
+        for (contentType, body) in requests {
+            XCTAssertThrowsError(try UploadReader.read(body: body, contentType: contentType)) {
+                XCTAssertEqual(($0 as? APIError)?.status, .badRequest)
+                XCTAssertTrue(($0 as? APIError)?.message.contains("a part header name holds byte 0x") ?? false, "\($0)")
+            }
+        }
+        let utf8Value = Data("--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"lis\u{E9}on.jpg\"\r\n\r\n\u{FF}\r\n--B--".utf8)
+        XCTAssertEqual(try MultipartParser.parts(of: utf8Value, boundary: "B").first?.fileName, "lis\u{E9}on.jpg")
+    }
+
     func testMalformedBodiesAreClearErrors() {
         let unclosed = Data("--B\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nabc".utf8)
         XCTAssertThrowsError(try MultipartParser.parts(of: unclosed, boundary: "B")) {

@@ -62,6 +62,34 @@ struct KerasGraph {
             Node(id: node.id, name: node.name, className: node.className, config: node.config,
                  inputs: try node.inputs.map(resolve), registeredName: node.registeredName)
         }
+        try checkAcyclic()
+    }
+
+    /// A layer that reads its own output, directly or through others, would send every walk
+    /// from the output around forever; a real model's graph has no cycle.
+    private func checkAcyclic() throws {
+        var done: [String: Bool] = [:]  // false while on the current path
+        for start in order where done[start] == nil {
+            var path: [(id: String, next: Int)] = [(start, 0)]
+            done[start] = false
+            while let (id, next) = path.last {
+                let inputs = nodes[id]?.inputs ?? []
+                guard next < inputs.count else {
+                    done[id] = true
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].next += 1
+                let input = inputs[next]
+                switch done[input] {
+                case false?: throw error("Keras layer '\(nodes[input]?.name ?? input)' reads its own output (the layers form a cycle)")
+                case true?: continue
+                case nil:
+                    done[input] = false
+                    path.append((input, 0))
+                }
+            }
+        }
     }
 
     func node(_ id: String) -> Node { nodes[id]! }

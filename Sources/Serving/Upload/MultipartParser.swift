@@ -13,6 +13,7 @@ enum MultipartParser {
 
     static func parts(of body: Data, boundary: String) throws -> [Part] {
         guard !boundary.isEmpty else { throw APIError(.badRequest, "multipart/form-data without a boundary parameter") }
+        try MultipartHeaderGuard.check(body, boundary: boundary)
         let parser = MultipartKit.MultipartParser(boundary: boundary)
         var parts: [Part] = []
         var headers: [(String, String)] = []
