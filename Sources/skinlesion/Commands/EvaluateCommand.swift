@@ -19,11 +19,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Directory for report.json, predictions.csv and report.html.") var output: String?
     @Flag(help: "Skip unreadable images (listed on stderr) instead of stopping.") var skipBadImages = false
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Option(help: Precision.help) var precision: Precision?
 
     func run() throws {
         let modelURL = model.primaryModel
-        let ensemble = try model.loadEnsemble(tta: tta)
-        let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL)
+        let ensemble = try model.loadEnsemble(tta: tta, precision: precision)
+        let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL, precision: precision)
         let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "test")
         let who = ensemble.map { "ensemble of \($0.members.count) (\($0.combination.rawValue))" } ?? "tta \(tta)"
         FileHandle.standardError.write(Data("evaluate: \(records.count) images (\(description)), \(who)\n".utf8))

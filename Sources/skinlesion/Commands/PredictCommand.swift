@@ -26,6 +26,7 @@ struct PredictCommand: ParsableCommand {
     var metadata: String?
     @Option(help: "For a folder: a dataset (root or CSV) whose metadata columns go with the images, matched by image id.")
     var metadataFrom: String?
+    @Option(help: Precision.help) var precision: Precision?
 
     func validate() throws {
         if cam != nil, image == nil { throw ValidationError("--cam needs --image with one image file") }
@@ -35,7 +36,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ensemble = try selection.loadMembers(tta: tta)
+        let ensemble = try selection.loadMembers(tta: tta, precision: precision)
         ensemble.lowConfidenceThreshold = lowConfidence
         FileHandle.standardError.write(Data("note: \(ensemble.members[0].predictor.metadata.intendedUse)\n".utf8))
         if ensemble.members.count > 1 {
