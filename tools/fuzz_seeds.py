@@ -307,6 +307,12 @@ def keras_seeds(out: Path, scratch: Path) -> None:
         "relu-in-dense": [ours[0], dense("dense", 8, "relu")] + ours[2:],
         "flatten": [ours[0], ("Flatten", {"name": "flatten"})] + ours[1:],
     }
+    # In front of the backbone: none, or Rescaling + Normalization as the graph walk maps them.
+    front_file = scratch / "front.json"
+    front_file.write_text(json.dumps([
+        {"class_name": "Rescaling", "config": {"name": "rescaling", "scale": 1 / 255, "offset": 0.0}},
+        {"class_name": "Normalization", "config": {"name": "normalization", "axis": -1, "mean": [0.5, 0.45, 0.4],
+                                                   "variance": [0.06, 0.05, 0.05], "invert": False}}]))
     features = {"densenet121": "relu", "xception": "block14_sepconv2_act"}
     for arch, feature in features.items():
         for label, head in heads.items():
@@ -314,11 +320,12 @@ def keras_seeds(out: Path, scratch: Path) -> None:
             head_file.write_text(json.dumps([{"class_name": c, "config": config} for c, config in head]))
             for keras2 in (False, True):
                 for nest in ("", "densenet"):
-                    args = argparse.Namespace(head_config=str(head_file), feature_layer=feature, nest=nest,
-                                              keras2_names=False, counter_offset=0)
-                    config = json.dumps(keras_files.model_config(args, keras2=keras2)).encode()
-                    write(out / "keras-config", f"{arch}-{label}-k{2 if keras2 else 3}{'-nested' if nest else ''}.json",
-                          arch.encode() + b"\n" + config)
+                    for front in (None, front_file):
+                        args = argparse.Namespace(head_config=str(head_file), front_config=front and str(front),
+                                                  feature_layer=feature, nest=nest, keras2_names=False, counter_offset=0)
+                        config = json.dumps(keras_files.model_config(args, keras2=keras2)).encode()
+                        name = f"{arch}-{label}-k{2 if keras2 else 3}{'-nested' if nest else ''}{'-front' if front else ''}.json"
+                        write(out / "keras-config", name, arch.encode() + b"\n" + config)
     # .keras archives: the head's weights written by keras_files' Keras 3 writer, stored as Keras does.
     rng = np.random.default_rng(1)
     layers = [{"name": "dense", "class": "Dense", "nested": False,
@@ -331,7 +338,7 @@ def keras_seeds(out: Path, scratch: Path) -> None:
     with h5py.File(weights, "w") as f:
         keras_files.write_keras3(f, layers, argparse.Namespace(nest=""))
     head_file = scratch / "ours.json"
-    config = json.dumps(keras_files.model_config(argparse.Namespace(head_config=str(head_file), feature_layer="relu", nest="",
+    config = json.dumps(keras_files.model_config(argparse.Namespace(head_config=str(head_file), front_config=None, feature_layer="relu", nest="",
                                                                     keras2_names=False, counter_offset=0), keras2=False))
     for label, method, comment in (("stored", zipfile.ZIP_STORED, b""), ("comment", zipfile.ZIP_STORED, b"saved by keras"),
                                    ("deflated", zipfile.ZIP_DEFLATED, b"")):

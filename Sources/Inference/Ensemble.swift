@@ -1,5 +1,6 @@
 import Dermoscopy
 import Foundation
+import NeuralNet
 
 /// Several models voting on each image, as the ISIC 2019 and SIIM-ISIC 2020 winners did.
 ///
@@ -23,12 +24,13 @@ public final class Ensemble {
     /// Every member's metadata fields merged by name (see `unionSpec`); nil when none fuses metadata.
     public let metadataSpec: MetadataSpec?
 
-    public init(manifest: EnsembleManifest, relativeTo base: URL) throws {
+    /// Loads every member, at `precision` when given (`--precision`), else at its file's own.
+    public init(manifest: EnsembleManifest, relativeTo base: URL, precision: Precision? = nil) throws {
         try manifest.validate()
         var members: [Member] = []
         for entry in manifest.members {
             let url = entry.model.hasPrefix("/") ? URL(fileURLWithPath: entry.model) : base.appendingPathComponent(entry.model)
-            let predictor = try Predictor(modelFile: url)
+            let predictor = try Predictor(modelFile: url, precision: precision)
             members.append(Member(predictor: predictor, name: entry.model, file: url, weight: entry.weight ?? 1, tta: entry.tta ?? 1))
         }
         let classes = members[0].predictor.metadata.classNames

@@ -17,6 +17,11 @@ public enum ModelCard {
                      "- Calibration: " + (metadata.temperature.map { String(format: "temperature %.4f (fitted on a validation split)", $0) }
                                            ?? "none (run `skinlesion calibrate`)"),
                      "- File format version: \(metadata.formatVersion)", ""]
+        if let q = metadata.quantization {
+            lines.insert("- Precision: int8, post-training static quantization of \(q.layers.count) convolutions (BatchNorm folded, "
+                         + "per-channel s8 weights, activation scales calibrated by \(q.calibration.rawValue) on \(q.images) images "
+                         + "of the '\(q.split)' split); the head runs in FP32", at: lines.count - 2)
+        }
         guard let t = metadata.training else {
             lines += ["## Training", "", "No training record: these weights were imported, not trained by SkinLesion.", "",
                       "## Licence of the data", "",

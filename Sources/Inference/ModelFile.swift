@@ -27,6 +27,10 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     /// How raw patient metadata becomes the fusion head's input; set exactly when `fusion` is.
     public var metadataSpec: MetadataSpec?
     public var fusion: MetadataFusion?
+    /// The number format the weights are stored for: nil or `.fp32` for FP32 files, `.int8`
+    /// for `skinlesion quantize`'s output, which then has `quantization`.
+    public var precision: Precision?
+    public var quantization: QuantizationRecord?
 
     public init(architecture: String, classNames: [String], head: HeadConfig, inputSize: Int, preprocessing: Preprocessing) {
         self.architecture = architecture
@@ -93,8 +97,10 @@ public enum ModelFile {
         try save(model, metadata: metadata, to: url)
     }
 
-    /// Saves with explicit metadata (calibration rewrites a model file with its temperature).
+    /// Saves with explicit metadata (calibration rewrites a model file with its temperature);
+    /// metadata with a quantization record writes the int8 form.
     public static func save(_ model: Classifier, metadata: ModelMetadata, to url: URL) throws {
+        if metadata.quantization != nil { return try saveQuantized(model, metadata: metadata, to: url) }
         guard metadata.classNames.count == model.classes else {
             throw ModelFileError(file: url.lastPathComponent,
                                  message: "\(metadata.classNames.count) class names given for a \(model.classes)-class model")
@@ -138,7 +144,11 @@ public enum ModelFile {
         let metadata = try metadata(of: file)
         let model = try Architectures.named(metadata.architecture).build(classes: metadata.classNames.count, head: metadata.head,
                                                                          fusion: metadata.fusion)
-        try model.load(from: file)
+        if let record = metadata.quantization {
+            try loadQuantized(into: model, from: file, record: record)
+        } else {
+            try model.load(from: file)
+        }
         return (model, metadata)
     }
 

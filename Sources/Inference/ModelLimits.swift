@@ -53,6 +53,14 @@ public enum ModelLimits {
     /// The encoded metadata vector's width, the fusion branch's input.
     public static let metadataWidth = 1...4096
 
+    /// Quantized convolutions in an int8 file: ResNet-50 has 53.
+    public static let quantizedLayers = 1...512
+    /// A quantization step, real value per integer step: activations and weights of trained
+    /// CNNs have steps around 1e-4…1; anything outside this range is a broken calibration.
+    public static let quantizationScale: ClosedRange<Float> = 1e-12...1e6
+    /// Calibration images.
+    public static let calibrationImages = 1...1_000_000
+
     /// Every problem with `metadata`, as "field value is outside low…high" phrases; empty when
     /// it is within bounds. Only reads the decoded values: nothing is built. Strings are
     /// quoted in a message only once their length is known to be within bounds.
@@ -87,6 +95,7 @@ public enum ModelLimits {
             check.layers("fusion hidden", fusion.hidden)
             check.probability("fusion dropout", fusion.dropout)
         }
+        check.quantization(metadata)
         return check.problems
     }
 }
@@ -187,6 +196,23 @@ struct BoundsCheck {
                     text("\(field) alias target", target, ModelLimits.metadataNameBytes)
                 }
             }
+        }
+    }
+
+    /// An int8 file names its calibration and a bounded table of finite, positive scales;
+    /// an FP32 file has none.
+    mutating func quantization(_ metadata: ModelMetadata) {
+        require(metadata.precision != .bf16, "precision bf16 is a way to run a model (--precision bf16), not a file format")
+        let int8 = metadata.precision == .int8
+        guard require(int8 == (metadata.quantization != nil),
+                      int8 ? "precision int8 needs a quantization record" : "a quantization record needs precision int8"),
+              let record = metadata.quantization else { return }
+        number("quantization images", record.images, ModelLimits.calibrationImages)
+        text("quantization split", record.split, 1...64)
+        guard number("quantization layer count", record.layers.count, ModelLimits.quantizedLayers) else { return }
+        for (name, scales) in record.layers.sorted(by: { $0.key < $1.key }) where text("quantization layer name", name, 1...256) {
+            number("quantization \(name) outputScale", scales.outputScale, ModelLimits.quantizationScale)
+            if let input = scales.inputScale { number("quantization \(name) inputScale", input, ModelLimits.quantizationScale) }
         }
     }
 

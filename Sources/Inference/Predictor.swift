@@ -31,10 +31,23 @@ public final class Predictor {
     public let pipeline: ImagePipeline
     public var lowConfidenceThreshold: Double = 0.5
 
-    public init(modelFile: URL) throws {
+    /// The number format the model runs at (`--precision`).
+    public let precision: Precision
+
+    /// Loads `modelFile` and runs it at `precision`, by default the one the file is stored
+    /// for (fp32, or int8 for `skinlesion quantize`'s files). An int8 file at `.fp32` runs
+    /// its dequantized weights in FP32; an FP32 file at `.int8` is refused (quantize it first),
+    /// and so is a precision this CPU lacks the instructions for.
+    public init(modelFile: URL, precision: Precision? = nil) throws {
         (model, metadata) = try ModelFile.load(from: modelFile)
+        self.precision = precision ?? metadata.precision ?? .fp32
         pipeline = ImagePipeline(inputSize: metadata.inputSize,
                                  normalization: try metadata.preprocessing.normalization(source: modelFile.lastPathComponent))
+        do {
+            try model.run(at: self.precision)
+        } catch let error as NeuralNetError {
+            throw ModelFileError(file: modelFile.lastPathComponent, message: "\(error)")
+        }
     }
 
     /// The evaluation view of an image file.

@@ -8,7 +8,7 @@ struct SkinLesion: AsyncParsableCommand {
         discussion: "Research use only: SkinLesion is not a medical device and does not diagnose.",
         version: version,
         subcommands: [ModelsCommand.self, DatasetCommand.self, TrainCommand.self, TuneCommand.self, EvaluateCommand.self, CalibrateCommand.self,
-                      PredictCommand.self, ServeCommand.self, CardCommand.self, ImportCommand.self, ExportCommand.self,
+                      PredictCommand.self, ServeCommand.self, CardCommand.self, ImportCommand.self, ExportCommand.self, QuantizeCommand.self,
                       BenchCommand.self, BenchDecodeCommand.self, BenchLoaderCommand.self]
     )
 

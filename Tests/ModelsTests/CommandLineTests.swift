@@ -6,7 +6,8 @@ import Foundation
 import XCTest
 
 /// The `skinlesion` executable itself, as a user runs it: weights from a PyTorch checkpoint
-/// into `train` and `import`, a hostile checkpoint refused, and `predict --json` on a folder.
+/// into `train` and `import`, a hostile checkpoint refused, `predict --json` on a folder, and
+/// `quantize` into `predict` at int8.
 final class CommandLineTests: XCTestCase {
     var directory: URL!
     static let ham = PythonReference.root.deletingLastPathComponent().appendingPathComponent("shared/data/ham10000-sample")
@@ -117,5 +118,34 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(csv.status, 0, csv.stderr)
         XCTAssertTrue(csv.stdout.hasPrefix("image,top,confidence,low_confidence,akiec,"), csv.stdout)
         XCTAssertEqual(csv.stdout.split(separator: "\n").count, 4)
+    }
+
+    /// `quantize` writes an int8 file that `predict` runs in int8 by default; an FP32 file at
+    /// `--precision int8` and bf16 on a CPU without AVX512_BF16 stop with the reason.
+    func testQuantizeThenPredictInInt8() throws {
+        try requireHAM()
+        let model = try Architectures.named("resnet50").build(classes: 7, seed: 2)
+        let fp32 = directory.appendingPathComponent("fp32.safetensors"), int8 = directory.appendingPathComponent("int8.safetensors")
+        try ModelFile.save(model, metadata: ModelMetadata(architecture: "resnet50", classNames: ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"],
+                                                          head: model.head, inputSize: 64, preprocessing: .imagenet), to: fp32)
+        let quantized = try run(["quantize", "--model", fp32.path, "--dataset", Self.ham.path, "--images", "8",
+                                 "--calibration", "percentile", "--output", int8.path])
+        XCTAssertEqual(quantized.status, 0, quantized.stderr)
+        XCTAssertTrue(quantized.stdout.contains("int8, 53 quantized convolutions"), quantized.stdout)
+        let image = Self.ham.appendingPathComponent("HAM10000_images_part_1/ISIC_0024306.jpg").path
+        let predicted = try run(["predict", "--model", int8.path, "--image", image, "--json"])
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        XCTAssertTrue(predicted.stdout.contains("\"top\""), predicted.stdout)
+        let refused = try run(["predict", "--model", fp32.path, "--image", image, "--precision", "int8"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("needs a quantized model (skinlesion quantize)"), refused.stderr)
+        let bf16 = try run(["predict", "--model", fp32.path, "--image", image, "--precision", "bf16"])
+        if CPUISA.effective.includes(.avx512CoreBF16) {
+            XCTAssertEqual(bf16.status, 0, bf16.stderr)
+        } else {
+            XCTAssertNotEqual(bf16.status, 0)
+            XCTAssertTrue(bf16.stderr.contains("needs AVX-512 with AVX512_BF16"), bf16.stderr)
+            XCTAssertTrue(bf16.stderr.contains("oneDNN reports \(CPUISA.effective.name)"), bf16.stderr)
+        }
     }
 }

@@ -52,6 +52,14 @@ public final class Engine: @unchecked Sendable {
         defer { lock.unlock() }
         return primitives.mapValues { $0.implementation }
     }
+
+    /// The implementations chosen so far per kind of operation (`conv forward` →
+    /// `brgconv:avx512_core_vnni`, `jit_int8:avx2`, …): which kernels a precision really got.
+    public var implementationsByOperation: [String: [String]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Dictionary(grouping: primitives.values, by: \.name).mapValues { $0.map(\.implementation) }
+    }
 }
 
 extension Engine {

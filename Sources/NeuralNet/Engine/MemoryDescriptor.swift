@@ -17,25 +17,36 @@ func prefix<Tuple, Element>(_ tuple: Tuple, _ count: Int, as: Element.Type) -> [
 }
 
 extension MemoryDesc {
-    /// A descriptor with the given dimensions and layout tag (`dnnl_format_tag_any` lets the
-    /// primitive choose).
-    static func make(_ dims: [Int], _ tag: dnnl_format_tag_t) throws -> MemoryDesc {
+    /// A descriptor with the given dimensions, layout tag (`dnnl_format_tag_any` lets the
+    /// primitive choose) and element type (f32 unless a precision says otherwise).
+    static func make(_ dims: [Int], _ tag: dnnl_format_tag_t, _ type: dnnl_data_type_t = dnnl_f32) throws -> MemoryDesc {
         var md = MemoryDesc()
-        try check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dnnlDims(dims), dnnl_f32, tag),
+        try check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dnnlDims(dims), type, tag),
                   "memory_desc_init_by_tag(\(dims))")
         return md
     }
 
     /// Row-major ("plain") layout: NCHW for 4-D, OIHW for weights, GOIHW for grouped weights.
-    static func plain(_ dims: [Int]) throws -> MemoryDesc {
+    static func plain(_ dims: [Int], _ type: dnnl_data_type_t = dnnl_f32) throws -> MemoryDesc {
         let tags: [dnnl_format_tag_t] = [dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde]
         guard (1...tags.count).contains(dims.count) else {
             throw NeuralNetError.invalidShape("plain tensors have 1 to 5 dimensions, got \(dims)")
         }
-        return try make(dims, tags[dims.count - 1])
+        return try make(dims, tags[dims.count - 1], type)
     }
 
-    static func any(_ dims: [Int]) throws -> MemoryDesc { try make(dims, dnnl_format_tag_any) }
+    static func any(_ dims: [Int], _ type: dnnl_data_type_t = dnnl_f32) throws -> MemoryDesc {
+        try make(dims, dnnl_format_tag_any, type)
+    }
+
+    /// The same dimensions and layout with another element type of the same size (a u8
+    /// destination written over an s8 residual); the layout's strides count elements, so the
+    /// bytes are the same.
+    func retyped(_ type: dnnl_data_type_t) -> MemoryDesc {
+        var copy = self
+        copy.data_type = type
+        return copy
+    }
 
     var dimensions: [Int] { prefix(dims, Int(ndims), as: dnnl_dim_t.self).map(Int.init) }
 
@@ -52,12 +63,12 @@ extension MemoryDesc {
         return dnnl_memory_desc_equal(&a, &b) != 0
     }
 
-    /// A textual key such as `32x64x56x56 s[200704,1,3584,64] b[1:8] o0`: dimensions, strides
+    /// A textual key such as `f32 32x64x56x56 s[200704,1,3584,64] b[1:8] o0`: element type, dimensions, strides
     /// and inner blocks (here nChw8c), exact enough to key the primitive cache and readable
     /// enough for error messages.
     var key: String {
         let n = Int(ndims)
-        let shape = dimensions.map(String.init).joined(separator: "x")
+        let shape = String(cString: dnnl_dt2str(data_type)) + " " + dimensions.map(String.init).joined(separator: "x")
         guard format_kind == dnnl_blocked else { return "\(shape) kind\(format_kind.rawValue)" }
         let blocking = format_desc.blocking
         let strides = prefix(blocking.strides, n, as: dnnl_dim_t.self)
@@ -69,9 +80,12 @@ extension MemoryDesc {
         return "\(shape) p\(padded) s\(strides) b[\(inner)] o\(offset0)"
     }
 
+    /// True for integer element types (u8, s8, s32), whose values need a scale to mean anything.
+    var isQuantized: Bool { [dnnl_u8, dnnl_s8, dnnl_s32].contains(data_type) }
+
     /// True for the row-major layout of its dimensions.
     var isPlain: Bool {
-        guard let plain = try? MemoryDesc.plain(dimensions) else { return false }
+        guard let plain = try? MemoryDesc.plain(dimensions, data_type) else { return false }
         return isEqual(to: plain)
     }
 }

@@ -79,7 +79,7 @@ public final class Conv2D: Layer {
         return [input[0], outChannels] + spatial
     }
 
-    private func geometryKey(_ input: [Int]) -> String {
+    func geometryKey(_ input: [Int]) -> String {
         "\(input)|\(outChannels)|g\(groups)|k\(kernel)|s\(stride)|d\(dilation)|p\(paddingLow)\(paddingHigh)"
     }
 
@@ -89,15 +89,19 @@ public final class Conv2D: Layer {
     }
 
     /// Descriptors shared by the three convolution primitives.
-    private func descriptors(_ input: [Int]) throws -> (src: MemoryDesc, weights: MemoryDesc, dst: MemoryDesc) {
-        (try .any(input), try .any(weightDims), try .any(outputShape(for: input)))
+    private func descriptors(_ input: [Int], _ types: ConvTypes = .f32) throws
+        -> (src: MemoryDesc, weights: MemoryDesc, dst: MemoryDesc) {
+        (try .any(input, types.src), try .any(weightDims, types.weights), try .any(outputShape(for: input), types.dst))
     }
 
-    /// Builds (or fetches) a forward primitive; `fusion` adds post-ops for inference.
-    func forwardPrimitive(_ input: [Int], training: Bool, hasBias: Bool, fusion: Fusion = .none) throws -> Primitive {
+    /// Builds (or fetches) a forward primitive; `fusion` adds post-ops for inference, `types`
+    /// are the element types the precision asks for.
+    func forwardPrimitive(_ input: [Int], training: Bool, hasBias: Bool, fusion: Fusion = .none,
+                          types: ConvTypes = .f32) throws -> Primitive {
         let prop = training ? dnnl_forward_training : dnnl_forward_inference
-        return try Engine.shared.primitive("conv_fwd|\(geometryKey(input))|\(prop.rawValue)|b\(hasBias)|\(fusion.key)") {
-            var (src, weights, dst) = try descriptors(input)
+        let key = "conv_fwd|\(geometryKey(input))|\(prop.rawValue)|b\(hasBias)|\(fusion.key)|\(types.key)"
+        return try Engine.shared.primitive(key) {
+            var (src, weights, dst) = try descriptors(input, types)
             var bias = hasBias ? try MemoryDesc.plain([outChannels]) : MemoryDesc()
             var op = dnnl_convolution_desc_t()
             let (s, d, pl, pr) = spatialArguments
@@ -108,7 +112,7 @@ public final class Conv2D: Layer {
             try check(status, "convolution_forward_desc_init(\(geometryKey(input)))")
             let attr = try fusion.attributes()
             defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
-            return try Primitive("conv forward", op: &op, attr: attr)
+            return try Primitive(types.primitiveName, op: &op, attr: attr)
         }
     }
 
@@ -127,10 +131,10 @@ public final class Conv2D: Layer {
     /// Inference with replacement weights and bias (BatchNorm folded in by `ConvBN`) and
     /// fused post-ops. With `.accumulate`, `into` holds the residual and receives the result.
     func forwardFused(_ x: Tensor, weight folded: Tensor, bias foldedBias: Tensor, version: Int,
-                      fusion: Fusion, into residual: Tensor?) throws -> Tensor {
-        let primitive = try forwardPrimitive(x.shape, training: false, hasBias: true, fusion: fusion)
+                      fusion: Fusion, into residual: Tensor?, types: ConvTypes = .f32) throws -> Tensor {
+        let primitive = try forwardPrimitive(x.shape, training: false, hasBias: true, fusion: fusion, types: types)
         let src = try x.converted(to: primitive.md(dnnl_query_src_md))
-        let w = try pack(folded, version: version, as: primitive.md(dnnl_query_weights_md), tag: "folded")
+        let w = try pack(folded, version: version, as: primitive.md(dnnl_query_weights_md), tag: "folded\(types.key)")
         let dstMD = primitive.md(dnnl_query_dst_md)
         let dst = try residual.map { try $0.converted(to: dstMD) } ?? Tensor(md: dstMD)
         try primitive.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, w), (CDNNL_ARG_BIAS, foldedBias),
@@ -195,7 +199,7 @@ public final class Conv2D: Layer {
     }
 
     /// `plain` (in torchvision layout) converted to `target`, cached until `version` changes.
-    private func pack(_ plain: Tensor, version: Int, as target: MemoryDesc, tag: String) throws -> Tensor {
+    func pack(_ plain: Tensor, version: Int, as target: MemoryDesc, tag: String) throws -> Tensor {
         let key = tag + "|" + target.key
         if let hit = packed[key], hit.version == version { return hit.tensor }
         let source = try plain.reshaped(weightDims)

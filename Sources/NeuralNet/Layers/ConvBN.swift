@@ -19,6 +19,15 @@ public final class ConvBN: Layer {
     private var folded: (versions: [Int], generation: Int, weight: Tensor, bias: Tensor)?
     private var residualTrained = false
 
+    /// The number format of inference (training always runs FP32). Set for a whole network by
+    /// `Layer.run(at:)`, which checks the CPU first; `.int8` needs `quantization`.
+    public internal(set) var precision = Precision.fp32
+    /// The int8 weights and scales (`skinlesion quantize` makes them; int8 model files hold them).
+    public var quantization: ConvQuantization?
+    /// Called after every FP32 inference forward with its input and output: calibration
+    /// watches the activations' ranges through it.
+    public var observer: ((_ input: Tensor, _ output: Tensor) throws -> Void)?
+
     public init(_ conv: Conv2D, _ bn: BatchNorm, activation: Activation.Kind?, names: (conv: String, bn: String)) throws {
         guard bn.channels == conv.outChannels else {
             throw NeuralNetError.invalidArgument("\(names.bn) has \(bn.channels) channels but \(names.conv) produces \(conv.outChannels)")
@@ -42,10 +51,18 @@ public final class ConvBN: Layer {
     /// `residual` afterwards.
     public func forward(_ x: Tensor, adding residual: Tensor?, mode: Mode) throws -> Tensor {
         if mode == .inference {
+            if precision == .int8 {
+                guard let quantization else {
+                    throw NeuralNetError.invalidArgument("\(convName) has no int8 weights and scales: quantize the model first")
+                }
+                return try conv.forwardQuantized(x, quantization, activation: activation?.kind, into: residual, name: convName)
+            }
             let f = try foldedParameters()
             let fusion = Fusion(accumulate: residual != nil, activation: activation?.kind)
-            return try conv.forwardFused(x, weight: f.weight, bias: f.bias, version: f.generation,
-                                         fusion: fusion, into: residual)
+            let y = try conv.forwardFused(x, weight: f.weight, bias: f.bias, version: f.generation, fusion: fusion,
+                                          into: residual, types: precision == .bf16 ? .bf16 : .f32)
+            try observer?(x, y)
+            return y
         }
         var y = try bn.forward(conv.forward(x, mode: mode), mode: mode)
         if let residual { y = try Add.forward(y, residual) }
@@ -70,6 +87,19 @@ public final class ConvBN: Layer {
     public func inferenceParameters() throws -> (weight: [Float], bias: [Float]) {
         let folded = try foldedParameters()
         return (try folded.weight.toArray(), try folded.bias.toArray())
+    }
+
+    /// Sets the parameters so that inference computes exactly `weight` and `bias` as the
+    /// folded convolution: BatchNorm becomes the identity (mean 0, variance 1 − ε, γ = 1)
+    /// followed by the shift β = bias, the convolution's own bias 0. An int8 model file holds
+    /// only folded weights; this is how its FP32 layers (Grad-CAM's backward pass) run them.
+    public func assignFolded(weight: [Float], bias: [Float]) throws {
+        try conv.weight.assign(weight)
+        try conv.bias?.assign([Float](repeating: 0, count: conv.outChannels))
+        try bn.runningMean.assign([Float](repeating: 0, count: bn.channels))
+        try bn.runningVar.assign([Float](repeating: 1 - bn.epsilon, count: bn.channels))
+        try bn.weight.assign([Float](repeating: 1, count: bn.channels))
+        try bn.bias.assign(bias)
     }
 
     /// W'[o] = W[o]·s[o] and b'[o] = b[o]·s[o] + t[o], with BatchNorm's inference affine

@@ -1,6 +1,6 @@
 import CDNNL
 
-/// Max or average pooling over a window. Average pooling counts padded zeros by default, as
+/// Max or average pooling over a window, in the input's element type. Average pooling counts padded zeros by default, as
 /// PyTorch's `AvgPool2d` does; Keras's "same" pooling excludes them.
 public final class Pool2D: Layer {
     public enum Kind: Sendable, Equatable {
@@ -66,7 +66,7 @@ public final class Pool2D: Layer {
         let primitive = try Engine.shared.primitive("pool_fwd|\(key(x.shape))|\(x.md.key)|\(prop.rawValue)") {
             var op = dnnl_pooling_desc_t()
             var src = x.md
-            var dst = try MemoryDesc.any(output)
+            var dst = try MemoryDesc.any(output, x.dataType)
             try check(dnnl_pooling_forward_desc_init(&op, prop, kind.algorithm, &src, &dst, dnnlDims(stride),
                                                      dnnlDims(kernel), dnnlDims(paddingLow), dnnlDims(paddingHigh)),
                       "pooling_forward_desc_init(\(key(x.shape)))")
@@ -79,6 +79,9 @@ public final class Pool2D: Layer {
         if let workspace { args.append((CDNNL_ARG_WORKSPACE, workspace)) }
         try primitive.execute(args)
         saved = mode == .training ? (x.shape, workspace, primitive) : nil
+        // The output keeps the input's element type, so an int8 or bf16 network pools in it;
+        // max and average keep the quantization scale.
+        y.scale = x.scale
         return y
     }
 

@@ -12,13 +12,14 @@ import Darwin
 
 /// The element types this package reads and writes.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", i64 = "I64"
+    case f32 = "F32", f16 = "F16", bf16 = "BF16", i64 = "I64", i8 = "I8"
 
     public var byteSize: Int {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
         case .i64: 8
+        case .i8: 1
         }
     }
 }
@@ -110,7 +111,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         self.dataStart = dataStart
     }
 
-    /// The tensor as Floats: F32 as stored, F16 and BF16 widened exactly, I64 rounded to nearest.
+    /// The tensor as Floats: F32 as stored, F16, BF16 and I8 widened exactly, I64 rounded to nearest.
     public func floats(_ name: String) throws -> [Float] {
         let entry = try entry(named: name)
         let bytes = data(of: entry)
@@ -127,7 +128,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
         case .i64:
             return Self.copy(bytes, as: Int64.self).map(Float.init)
+        case .i8:
+            return Self.copy(bytes, as: Int8.self).map(Float.init)
         }
+    }
+
+    /// The tensor as Int8s (an int8 model's quantized weights); only I8 tensors qualify.
+    public func int8s(_ name: String) throws -> [Int8] {
+        let entry = try entry(named: name)
+        guard entry.dtype == .i8 else {
+            throw SafeTensorsError(file: url.lastPathComponent, message: "tensor '\(name)' is \(entry.dtype.rawValue), not I8")
+        }
+        return Self.copy(data(of: entry), as: Int8.self)
     }
 
     /// The tensor as Int64s; only I64 tensors qualify, since nothing else converts losslessly.

@@ -6,7 +6,7 @@ import Foundation
 /// The arrays are kept as given (copy-on-write, no copy) and streamed to disk.
 public struct SafeTensorsWriter: Sendable {
     private enum Values: Sendable {
-        case floats([Float]), int64s([Int64])
+        case floats([Float]), int64s([Int64]), int8s([Int8])
     }
 
     private struct Tensor: Sendable {
@@ -31,6 +31,11 @@ public struct SafeTensorsWriter: Sendable {
     /// Adds a tensor stored as I64.
     public mutating func add(_ name: String, shape: [Int], int64s: [Int64]) throws {
         try add(name, Tensor(shape: shape, values: .int64s(int64s)), count: int64s.count)
+    }
+
+    /// Adds a tensor stored as I8.
+    public mutating func add(_ name: String, shape: [Int], int8s: [Int8]) throws {
+        try add(name, Tensor(shape: shape, values: .int8s(int8s)), count: int8s.count)
     }
 
     private mutating func add(_ name: String, _ tensor: Tensor, count: Int) throws {
@@ -61,6 +66,7 @@ public struct SafeTensorsWriter: Sendable {
                 switch tensors[name]!.values {
                 case .floats(let values): try values.withUnsafeBytes { try file.write($0) }
                 case .int64s(let values): try values.withUnsafeBytes { try file.write($0) }
+                case .int8s(let values): try values.withUnsafeBytes { try file.write($0) }
                 }
             }
         }
@@ -77,6 +83,7 @@ public struct SafeTensorsWriter: Sendable {
             let (dtype, count): (SafeTensorsDType, Int) = switch tensor.values {
             case .floats(let values): (.f32, values.count)
             case .int64s(let values): (.i64, values.count)
+            case .int8s(let values): (.i8, values.count)
             }
             let end = offset + count * dtype.byteSize
             header[name] = .object([

@@ -1,12 +1,16 @@
 import Foundation
+import Inference
 import Models
 import NeuralNet
 
 /// Measures one architecture the way the README's peers are measured: batch-1 latency,
 /// batch-32 inference throughput, and batch-32 training throughput (forward, loss, backward,
-/// SGD step) for head-only, last-stage + head, and full fine-tuning.
+/// SGD step) for head-only, last-stage + head, and full fine-tuning. At bf16 or int8 the
+/// inference rows run at that precision (int8 after calibrating the random network on noise)
+/// and training, which is FP32, is not measured.
 struct ModelBenchmark {
     let architecture: Architecture
+    var precision = Precision.fp32
     let batch: Int
     let latencyRuns: Int
     let throughputRuns: Int
@@ -19,11 +23,16 @@ struct ModelBenchmark {
         var threads: Int
         var batch1_latency_ms: Double
         var batch32_images_per_s: Double
-        var train_head_images_per_s: Double
-        var train_last_stage_images_per_s: Double
-        var train_full_images_per_s: Double
+        var train_head_images_per_s: Double?
+        var train_last_stage_images_per_s: Double?
+        var train_full_images_per_s: Double?
         var peak_rss_inference_mib: Double
-        var peak_rss_training_mib: Double
+        var peak_rss_training_mib: Double?
+        var precision: String
+        /// What oneDNN reports for this CPU (`avx512_core_vnni`), and the implementations it
+        /// chose for the convolutions (`brgconv:avx512_core_vnni`).
+        var isa: String
+        var convolution_implementations: [String]
     }
 
     func run() throws -> Result {
@@ -38,6 +47,12 @@ struct ModelBenchmark {
         }
         let one = try Tensor(shape: [1, 3, size, size], values: noise(3 * size * size))
         let many = try Tensor(shape: [batch, 3, size, size], values: noise(batch * 3 * size * size))
+        if precision == .int8 {
+            log("calibrating int8 on one noise batch")
+            var pending: Tensor? = many
+            _ = try Quantizer(calibration: .minmax).quantize(model, split: "noise") { defer { pending = nil }; return pending }
+        }
+        try model.run(at: precision)
 
         log("batch-1 latency (\(latencyRuns) runs)")
         let latency = try median(runs: latencyRuns, warmup: 3) { _ = try model.forward(one, mode: .inference) }
@@ -45,6 +60,15 @@ struct ModelBenchmark {
 
         log("batch-\(batch) inference (\(throughputRuns) runs)")
         let inference = try median(runs: throughputRuns, warmup: 1) { _ = try model.forward(many, mode: .inference) }
+        // Only this precision's convolutions: int8's calibration ran FP32 ones before.
+        let names = ["fp32": ["conv forward"], "bf16": ["conv forward bf16"], "int8": ["conv forward u8", "conv forward s8"]]
+        let implementations = Set(Engine.shared.implementationsByOperation.filter { names[precision.rawValue]!.contains($0.key) }
+            .flatMap(\.value)).sorted()
+        var result = Result(arch: architecture.name, threads: Engine.threads, batch1_latency_ms: latency * 1000,
+                            batch32_images_per_s: Double(batch) / inference, peak_rss_inference_mib: rssInference,
+                            precision: precision.rawValue, isa: CPUISA.effective.name,
+                            convolution_implementations: implementations)
+        guard precision == .fp32 else { return result }
 
         let labels = (0..<batch).map { $0 % model.classes }
         let loss = try SoftmaxCrossEntropy()
@@ -62,10 +86,10 @@ struct ModelBenchmark {
             }
             training.append(Double(batch) / seconds)
         }
-        return Result(arch: architecture.name, threads: Engine.threads, batch1_latency_ms: latency * 1000,
-                      batch32_images_per_s: Double(batch) / inference, train_head_images_per_s: training[0],
-                      train_last_stage_images_per_s: training[1], train_full_images_per_s: training[2],
-                      peak_rss_inference_mib: rssInference, peak_rss_training_mib: peakRSSMiB())
+        (result.train_head_images_per_s, result.train_last_stage_images_per_s, result.train_full_images_per_s) =
+            (training[0], training[1], training[2])
+        result.peak_rss_training_mib = peakRSSMiB()
+        return result
     }
 
     /// Median wall time of `runs` calls after `warmup` untimed ones (which build primitives).

@@ -29,6 +29,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: ArgumentHelp("Number format of the inference rows: fp32, bf16 or int8.",
+                               discussion: "int8 first calibrates the random network on one noise batch; training rows are FP32 and only measured at fp32."))
+    var precision = Precision.fp32
+
     @Option(help: ArgumentHelp(
         "Also write the measured network's random initial weights here (safetensors, our parameter names).",
         discussion: "Written before any run, so a peer (benchmarks/architectures.sh's ONNX Runtime) can run the same network with the same values."))
@@ -42,7 +46,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Engine.threads = threads }
-        let benchmark = ModelBenchmark(architecture: try Architectures.named(arch), batch: batch,
+        let benchmark = ModelBenchmark(architecture: try Architectures.named(arch), precision: precision, batch: batch,
                                        latencyRuns: latencyRuns, throughputRuns: runs,
                                        saveWeights: saveWeights.map { URL(fileURLWithPath: $0) },
                                        log: { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) })
@@ -53,15 +57,20 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(r), as: UTF8.self))
             return
         }
+        func measured(_ value: Double?, _ format: String) -> String {
+            value.map { String(format: format, $0) } ?? "not measured (training is FP32)"
+        }
         let rows: [(String, String)] = [
-            ("architecture", "\(r.arch), \(r.threads) threads"),
+            ("architecture", "\(r.arch), \(r.threads) threads, \(r.precision)"),
+            ("CPU ISA (oneDNN)", r.isa),
+            ("convolution kernels", r.convolution_implementations.joined(separator: ", ")),
             ("inference latency, batch 1", String(format: "%.1f ms", r.batch1_latency_ms)),
             ("inference throughput, batch \(batch)", String(format: "%.1f img/s", r.batch32_images_per_s)),
-            ("training, head only", String(format: "%.1f img/s", r.train_head_images_per_s)),
-            ("training, last stage + head", String(format: "%.1f img/s", r.train_last_stage_images_per_s)),
-            ("training, full", String(format: "%.2f img/s", r.train_full_images_per_s)),
+            ("training, head only", measured(r.train_head_images_per_s, "%.1f img/s")),
+            ("training, last stage + head", measured(r.train_last_stage_images_per_s, "%.1f img/s")),
+            ("training, full", measured(r.train_full_images_per_s, "%.2f img/s")),
             ("peak RSS after batch-1 inference", String(format: "%.0f MiB", r.peak_rss_inference_mib)),
-            ("peak RSS after full training", String(format: "%.0f MiB", r.peak_rss_training_mib)),
+            ("peak RSS after full training", measured(r.peak_rss_training_mib, "%.0f MiB")),
         ]
         for (name, value) in rows { print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + value) }
     }

@@ -21,6 +21,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Skip unreadable images (listed on stderr) instead of stopping.") var skipBadImages = false
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(help: "Compute threads (default: all cores; under mpirun give each rank its share).") var threads: Int?
+    @Option(help: Precision.help) var precision: Precision?
 
     /// Under mpirun the images of a single model are shared among the ranks and rank 0 reports
     /// (an ensemble is evaluated by rank 0 alone).
@@ -32,8 +33,8 @@ struct EvaluateCommand: ParsableCommand {
     private func evaluate(_ world: any Communicator) throws {
         if let threads { Engine.threads = threads }
         let modelURL = model.primaryModel
-        let ensemble = try model.loadEnsemble(tta: tta)
-        let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL)
+        let ensemble = try model.loadEnsemble(tta: tta, precision: precision)
+        let predictor = try ensemble?.members[0].predictor ?? Predictor(modelFile: modelURL, precision: precision)
         let (dataset, records, description) = try selection.records(besideModel: modelURL, defaultSplit: "test")
         let who = ensemble.map { "ensemble of \($0.members.count) (\($0.combination.rawValue))" } ?? "tta \(tta)"
         if world.isRoot {

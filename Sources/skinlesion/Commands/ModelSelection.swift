@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import NeuralNet
 
 /// One model, several (`--model A --model B`), or an `ensemble.json` manifest.
 struct ModelSelection: ParsableArguments {
@@ -31,23 +32,26 @@ struct ModelSelection: ParsableArguments {
     }
 
     /// Nil for a single `--model` (the plain predictor path, byte for byte as before ensembles).
-    func loadEnsemble(tta: Int) throws -> Ensemble? {
+    func loadEnsemble(tta: Int, precision: Precision? = nil) throws -> Ensemble? {
         guard ensemble != nil || models.count > 1 else { return nil }
-        return try loadMembers(tta: tta)
+        return try loadMembers(tta: tta, precision: precision)
     }
 
     /// The selection as an ensemble, a single `--model` as an ensemble of one (whose
     /// probabilities are exactly its own). `tta` is every `--model`'s; a manifest sets each
-    /// member's, so `--tta` with `--ensemble` is refused rather than ignored.
-    func loadMembers(tta: Int) throws -> Ensemble {
+    /// member's, so `--tta` with `--ensemble` is refused rather than ignored. `precision`
+    /// (`--precision`) runs every member at it; nil runs each at its file's own.
+    func loadMembers(tta: Int, precision: Precision? = nil) throws -> Ensemble {
         if let ensemble {
             guard tta == 1 else { throw ValidationError("--tta goes with --model; \(ensemble) sets each member's tta") }
             let url = URL(fileURLWithPath: ensemble)
-            return try Ensemble(manifest: EnsembleManifest.read(from: url), relativeTo: url.deletingLastPathComponent())
+            return try Ensemble(manifest: EnsembleManifest.read(from: url), relativeTo: url.deletingLastPathComponent(),
+                                precision: precision)
         }
         let manifest = EnsembleManifest(members: models.map { EnsembleManifest.Member(model: $0, tta: tta) },
                                         combination: combination ?? .mean)
-        return try Ensemble(manifest: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return try Ensemble(manifest: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                            precision: precision)
     }
 }
 

@@ -28,6 +28,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "For a folder: a dataset (root or CSV) whose metadata columns go with the images, matched by image id.")
     var metadataFrom: String?
     @Option(help: "Compute threads (default: all cores; under mpirun give each rank its share).") var threads: Int?
+    @Option(help: Precision.help) var precision: Precision?
 
     func validate() throws {
         if cam != nil, image == nil { throw ValidationError("--cam needs --image with one image file") }
@@ -45,7 +46,7 @@ struct PredictCommand: ParsableCommand {
 
     private func predict(_ world: any Communicator) throws {
         if let threads { Engine.threads = threads }
-        let ensemble = try selection.loadMembers(tta: tta)
+        let ensemble = try selection.loadMembers(tta: tta, precision: precision)
         ensemble.lowConfidenceThreshold = lowConfidence
         if world.isRoot { FileHandle.standardError.write(Data("note: \(ensemble.members[0].predictor.metadata.intendedUse)\n".utf8)) }
         if ensemble.members.count > 1 && world.isRoot {

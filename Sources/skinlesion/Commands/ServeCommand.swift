@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Flag predictions whose confidence is below this.") var lowConfidence = 0.5
     @Option(help: "Version label reported with every answer (default: the model file's name).") var modelVersion: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: Precision.help) var precision: Precision?
 
     func run() async throws {
         if let threads { Engine.threads = threads }
@@ -51,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let ensemble = try selection.loadMembers(tta: 1)
+        let ensemble = try selection.loadMembers(tta: 1, precision: precision)
         let served = selection.ensemble ?? selection.models.joined(separator: " + ")
         let server = try PredictionServer(ensemble: ensemble, options: options) { host, port in
             FileHandle.standardError.write(Data("serving \(served) at http://\(host):\(port)/ (API: /openapi.json); Ctrl-C to stop\n".utf8))

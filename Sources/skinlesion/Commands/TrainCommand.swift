@@ -134,7 +134,7 @@ struct TrainCommand: ParsableCommand {
             if writes {
                 try run.create()
                 try settings.write(to: run)
-                try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\n".utf8),
+                try AtomicFile.write(Data("skinlesion \(SkinLesion.version)\n\(Engine.libraryVersion)\nisa \(CPUISA.effective.name)\n".utf8),
                                      to: run.url.appendingPathComponent("versions.txt"))
             }
         }

@@ -1,0 +1,173 @@
+import Foundation
+import Models
+import NeuralNet
+
+/// Post-training static quantization of a classifier's backbone (`skinlesion quantize`).
+///
+/// Every `ConvBN` gets BatchNorm folded into its convolution, per-output-channel s8 weights,
+/// and an output scale from the activations calibration images produce in FP32: u8 after a
+/// ReLU, s8 where values can be negative (projection shortcuts), and f32 for the last one,
+/// whose consumers (global pooling and the head) stay FP32, where a few thousand
+/// multiplications cost nothing and rounding them would only lose accuracy.
+public struct Quantizer {
+    /// Architectures whose every backbone layer is a `ConvBN`, a max pool (which keeps the
+    /// int8 type and scale) or a residual sum fused into a `ConvBN`. Others have layers
+    /// (depthwise blocks with squeeze-excitation, pre-activation BatchNorm, concatenations)
+    /// that would receive int8 tensors they are not written for, so they are refused by name.
+    public static let supportedArchitectures = ["resnet50", "resnet50-keras"]
+
+    public var calibration: Calibration
+    /// The percentile of magnitudes `.percentile` keeps per batch.
+    public var percentile: Double = 99.99
+
+    public init(calibration: Calibration) { self.calibration = calibration }
+
+    public static func requireSupported(_ architecture: String, file: String) throws {
+        guard supportedArchitectures.contains(architecture) else {
+            throw ModelFileError(file: file, message: "int8 quantization covers \(supportedArchitectures.joined(separator: ", ")); "
+                                 + "\(architecture) has layers it does not quantize (use --precision fp32 or bf16)")
+        }
+    }
+
+    /// A model's quantizable units with their state-dict prefixes, in network order.
+    static func units(of model: Classifier) -> [(conv: String, bn: String, unit: ConvBN)] {
+        let names = Dictionary(model.namedParameters.map { (ObjectIdentifier($0.parameter), $0.name) }, uniquingKeysWith: { a, _ in a })
+        func prefix(_ p: Parameter, _ suffix: String) -> String {
+            String(names[ObjectIdentifier(p)]!.dropLast(suffix.count + 1))
+        }
+        return model.allLayers.compactMap { $0 as? ConvBN }.map {
+            (prefix($0.conv.weight, "weight"), prefix($0.bn.bias, "bias"), $0)
+        }
+    }
+
+    /// Calibrates on `batches` (FP32 inference of normalized images, until it returns nil),
+    /// then quantizes `model` in place: afterwards `model.run(at: .int8)` runs it in int8, and
+    /// its FP32 parameters are the dequantized ones (what an int8 file's FP32 layers hold).
+    public func quantize(_ model: Classifier, split: String, log: (String) -> Void = { _ in },
+                         batches next: () throws -> Tensor?) throws -> QuantizationRecord {
+        try Self.requireSupported(model.architecture.name, file: "quantize")
+        try model.run(at: .fp32)
+        let units = Self.units(of: model)
+        var order: [ObjectIdentifier] = []
+        var outputs: [ObjectIdentifier: RangeStatistic] = [:]
+        var input = RangeStatistic(calibration, percentile: percentile)
+        for (_, _, unit) in units {
+            let id = ObjectIdentifier(unit)
+            outputs[id] = RangeStatistic(calibration, percentile: percentile)
+            unit.observer = { x, y in
+                if !order.contains(id) { order.append(id) }
+                if order.first == id { input.add(try x.toArray()) }
+                outputs[id]!.add(try y.toArray())
+            }
+        }
+        defer { units.forEach { $0.unit.observer = nil } }
+        var images = 0
+        while let batch = try next() {
+            _ = try model.forward(batch, mode: .inference)
+            images += batch.shape[0]
+            log("calibrated on \(images) images")
+        }
+        guard images > 0, order.count == units.count else {
+            throw NeuralNetError.invalidArgument("calibration saw \(images) images and \(order.count) of \(units.count) convolutions")
+        }
+        var layers: [String: QuantizationRecord.LayerScales] = [:]
+        let byID = Dictionary(uniqueKeysWithValues: units.map { (ObjectIdentifier($0.unit), $0) })
+        for (index, id) in order.enumerated() {
+            let (name, _, unit) = byID[id]!
+            let rectified = unit.activation.map { [Activation.Kind.relu, .relu6].contains($0.kind) } ?? false
+            let output: ConvQuantization.Output = index == order.count - 1 ? .f32 : rectified ? .u8 : .s8
+            let scales = QuantizationRecord.LayerScales(
+                output: output, outputScale: output == .f32 ? 1 : outputs[id]!.scale(levels: output.levels),
+                inputScale: index == 0 ? input.scale(levels: 127) : nil)
+            layers[name] = scales
+            let folded = try unit.inferenceParameters()
+            let (weights, weightScales) = ConvQuantization.quantizeWeights(folded.weight, outChannels: unit.conv.outChannels)
+            try Self.install(weights: weights, weightScales: weightScales, bias: folded.bias, scales: scales, in: unit, name: name)
+        }
+        return QuantizationRecord(calibration: calibration, images: images, split: split, layers: layers)
+    }
+
+    /// Gives `unit` its int8 form, and FP32 parameters that compute the same dequantized
+    /// convolution (BatchNorm folded away), so both views of the model agree.
+    static func install(weights: [Int8], weightScales: [Float], bias: [Float], scales: QuantizationRecord.LayerScales,
+                        in unit: ConvBN, name: String) throws {
+        unit.quantization = try ConvQuantization(weights: weights, weightScales: weightScales, bias: bias,
+                                                 inputScale: scales.inputScale, output: scales.output,
+                                                 outputScale: scales.outputScale, for: unit.conv, name: name)
+        let perOutput = weights.count / weightScales.count
+        try unit.assignFolded(weight: weights.indices.map { Float(weights[$0]) * weightScales[$0 / perOutput] }, bias: bias)
+    }
+}
+
+/// The magnitude range of one activation over calibration: the maximum (`minmax`) or the
+/// mean of per-batch percentiles (`percentile`).
+struct RangeStatistic {
+    let calibration: Calibration
+    let percentile: Double
+    private var largest: Float = 0
+    private var percentiles: [Float] = []
+
+    init(_ calibration: Calibration, percentile: Double) {
+        self.calibration = calibration
+        self.percentile = percentile
+    }
+
+    mutating func add(_ values: [Float]) {
+        let top = values.reduce(0) { max($0, abs($1)) }
+        largest = max(largest, top)
+        guard calibration == .percentile, top > 0 else { return }
+        // A 4096-bin histogram of |x| over [0, top]: the percentile to 1/4096 of the batch's range.
+        let bins = 4096
+        var histogram = [Int](repeating: 0, count: bins)
+        let perBin = Float(bins) / top
+        for v in values { histogram[min(bins - 1, Int(abs(v) * perBin))] += 1 }
+        let wanted = Int((Double(values.count) * percentile / 100).rounded(.up))
+        var seen = 0
+        for (bin, count) in histogram.enumerated() {
+            seen += count
+            if seen >= wanted {
+                percentiles.append(Float(bin + 1) / perBin)
+                return
+            }
+        }
+        percentiles.append(top)
+    }
+
+    /// The step that maps the range onto `levels` integer steps (a tiny step for a layer that
+    /// only ever produced zeros, which any step represents exactly).
+    func scale(levels: Float) -> Float {
+        let range = calibration == .percentile && !percentiles.isEmpty
+            ? percentiles.reduce(0, +) / Float(percentiles.count) : largest
+        return max(range, 1e-6) / levels
+    }
+}
+
+extension Quantizer {
+    /// Calibrates on `images` (their evaluation views, normalized as the model's file says, in
+    /// batches of `batch`) and quantizes the predictor's model in place; returns the metadata of
+    /// its int8 file. A fusion model's metadata branch does not touch the backbone, so it gets
+    /// zeros during calibration.
+    public func quantize(_ predictor: Predictor, images: [URL], split: String, batch: Int = 32,
+                         log: (String) -> Void = { _ in }) throws -> ModelMetadata {
+        let size = predictor.pipeline.inputSize, plane = 3 * size * size
+        var start = 0
+        let record = try quantize(predictor.model, split: split, log: log) {
+            guard start < images.count else { return nil }
+            let chunk = images[start..<min(start + batch, images.count)]
+            start += chunk.count
+            var pixels = [Float](repeating: 0, count: chunk.count * plane)
+            let views = try chunk.map { try predictor.view(of: $0) }
+            pixels.withUnsafeMutableBufferPointer { buffer in
+                for (i, view) in views.enumerated() { predictor.pipeline.normalization.write(view, to: buffer.baseAddress! + i * plane) }
+            }
+            if let spec = predictor.metadata.metadataSpec {
+                try predictor.model.setMetadata(Tensor(shape: [chunk.count, spec.width], repeating: 0))
+            }
+            return try Tensor(shape: [chunk.count, 3, size, size], values: pixels)
+        }
+        var metadata = predictor.metadata
+        metadata.precision = .int8
+        metadata.quantization = record
+        return metadata
+    }
+}
