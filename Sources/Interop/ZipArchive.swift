@@ -22,6 +22,7 @@ struct ZipArchive {
 
     init(url: URL) throws {
         let file = url.lastPathComponent
+        try ZipOffsetGuard.check(url, maxEntries: Self.maxEntries)
         let archive: Archive
         do {
             archive = try Archive(url: url, accessMode: .read)

@@ -23,4 +23,16 @@ final class ZipArchiveTests: XCTestCase {
                            + "bytes in a 5069-byte archive")
         }
     }
+
+    /// A 6.6 KB mutated torch checkpoint whose ZIP64 end-of-central-directory record puts the
+    /// central directory at an offset past 2^63: ZIPFoundation converted it to `off_t` and
+    /// trapped ("Not enough bits to represent the passed value", exit 132 from `import`). It is
+    /// refused, naming the field, before ZIPFoundation reads the archive.
+    func testZIP64OffsetsBeyondAnyArchiveAreRefusedNotATrap() throws {
+        XCTAssertThrowsError(try ZipArchive(url: fixture("zip-archive-zip64-offset-2-63.zip"))) { error in
+            print("zip64 offset: \(error)")
+            XCTAssertTrue("\(error)".hasPrefix("zip-archive-zip64-offset-2-63.zip: zip: ZIP64 "), "\(error)")
+            XCTAssertTrue("\(error)".hasSuffix("is beyond any archive (the limit is 2^62)"), "\(error)")
+        }
+    }
 }
