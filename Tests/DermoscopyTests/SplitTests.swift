@@ -74,6 +74,20 @@ final class SplitTests: XCTestCase {
         }
     }
 
+    /// A quote followed by a combining mark is one Swift character, so the CSV writer left it
+    /// undoubled and the class name read back with its quote moved (the split-manifest fuzz
+    /// target's input, reduced): names with quotes, combining marks and commas round-trip.
+    func testQuotesBeforeCombiningMarksRoundTrip() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("split-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let classes = ["b\"\u{0749}\0)ed by class\"", "\"\u{0301}", "mel, \"nv\"", "nv"]
+        let entry = SplitManifest.Entry(imageID: "I\"\u{0749}d", path: "a.jpg", label: "nv", lesionID: "L\"\u{0301}",
+                                        patientID: nil, split: "train", fold: nil)
+        let manifest = SplitManifest(entries: [entry], classes: classes, seed: 3, plan: "plan \"\u{0749}")
+        try manifest.write(to: url)
+        XCTAssertEqual(try SplitManifest.read(from: url), manifest)
+    }
+
     func testZeroShareGetsNothing() throws {
         let dataset = DatasetFixtures.synthetic(Array(repeating: ("a", 1), count: 10) + Array(repeating: ("b", 2), count: 5))
         let manifest = try Splitter.split(dataset, plan: SplitPlan(fractions: (0.8, 0.2, 0), seed: 1))
