@@ -41,10 +41,11 @@ enum ZipOffsetGuard {
             let (name, extra, comment) = (Int(header.u16(28)), Int(header.u16(30)), Int(header.u16(32)))
             var local = UInt64(header.u32(42))
             if let fields = read(extra, at: directory + 46 + UInt64(name)) {
-                for value in zip64Values(in: fields) {
+                let values = zip64Values(in: fields)
+                for value in values {
                     guard value < limit else { throw fail("a central directory entry's ZIP64 field", value) }
                 }
-                if header.u32(42) == 0xFFFF_FFFF, let last = zip64Values(in: fields).last { local = last }
+                if header.u32(42) == 0xFFFF_FFFF, let last = values.last { local = last }
             }
             if let localHeader = read(30, at: local), localHeader.u32(0) == 0x0403_4B50,
                let fields = read(Int(localHeader.u16(28)), at: local + 30 + UInt64(localHeader.u16(26))) {

@@ -38,7 +38,8 @@ public struct TuningResults: Sendable {
 
     static func file(in root: URL) -> URL { root.appendingPathComponent("results.json") }
 
-    var higherIsBetter: Bool { MonitoredMetric(rawValue: search.monitor)?.higherIsBetter ?? true }
+    /// Whether the search's metric ranks higher values first (all but loss).
+    public var higherIsBetter: Bool { MonitoredMetric(rawValue: search.monitor)?.higherIsBetter ?? true }
 
     /// The trial the search chose: the best of the deepest rung that has a result.
     public var best: (trial: Int, metric: Double, epochs: Int)? {

@@ -15,7 +15,6 @@ struct TuningRunner {
     func run() throws -> TuningResults {
         var results = try TuningResults(search: search, resumingFrom: root)
         let budgets = search.plan.budgets
-        let higherIsBetter = MonitoredMetric(rawValue: search.monitor)?.higherIsBetter ?? true
         var clock = EpochClock(plan: search.plan)
         var alive = Array(search.trials.indices)
         for (rung, budget) in budgets.enumerated() {
@@ -36,7 +35,7 @@ struct TuningRunner {
                     + " after \(counted(outcome.epochs, "epoch"))" + clock.remaining)
             }
             guard rung + 1 < budgets.count else { break }
-            alive = search.plan.promote(alive.map { ($0, results.rungs[rung][$0]?.metric) }, higherIsBetter: higherIsBetter)
+            alive = search.plan.promote(alive.map { ($0, results.rungs[rung][$0]?.metric) }, higherIsBetter: results.higherIsBetter)
             guard !alive.isEmpty else { break }
             log("tune: promoted to rung \(rung + 2): " + alive.map { search.trials[$0].name }.joined(separator: ", "))
         }
