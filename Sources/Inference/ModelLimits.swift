@@ -98,6 +98,14 @@ public enum ModelLimits {
         check.quantization(metadata)
         return check.problems
     }
+
+    /// Every problem with a quantization record read on its own (a run directory's frozen
+    /// calibration), as `problems(in:)` reports them for a model file's.
+    public static func problems(in record: QuantizationRecord) -> [String] {
+        var check = BoundsCheck()
+        check.quantization(record)
+        return check.problems
+    }
 }
 
 /// Collects out-of-bounds phrases for `ModelLimits.problems(in:)`.
@@ -207,6 +215,11 @@ struct BoundsCheck {
         guard require(int8 == (metadata.quantization != nil),
                       int8 ? "precision int8 needs a quantization record" : "a quantization record needs precision int8"),
               let record = metadata.quantization else { return }
+        quantization(record)
+    }
+
+    /// A quantization record's calibration and its bounded table of finite, positive scales.
+    mutating func quantization(_ record: QuantizationRecord) {
         number("quantization images", record.images, ModelLimits.calibrationImages)
         text("quantization split", record.split, 1...64)
         guard number("quantization layer count", record.layers.count, ModelLimits.quantizedLayers) else { return }

@@ -20,12 +20,15 @@ final class TrainerTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// 80 real HAM10000 images, lesion-grouped split.
-    func data() throws -> (Dataset, SplitManifest) {
-        guard FileManager.default.fileExists(atPath: Self.ham.path) else {
-            throw XCTSkip("real HAM10000 sample not found at \(Self.ham.path) (see ../shared/data/README.md)")
+    func data() throws -> (Dataset, SplitManifest) { try Self.hamSample(80) }
+
+    /// The first `count` real HAM10000 images, lesion-grouped 70/30 split (skips when absent).
+    static func hamSample(_ count: Int) throws -> (Dataset, SplitManifest) {
+        guard FileManager.default.fileExists(atPath: ham.path) else {
+            throw XCTSkip("real HAM10000 sample not found at \(ham.path) (see ../shared/data/README.md)")
         }
-        var dataset = try DatasetLoader.load(Self.ham)
-        dataset.records = Array(dataset.records.prefix(80))
+        var dataset = try DatasetLoader.load(ham)
+        dataset.records = Array(dataset.records.prefix(count))
         return (dataset, try Splitter.split(dataset, plan: SplitPlan(fractions: (0.7, 0.3, 0), seed: 3)))
     }
 

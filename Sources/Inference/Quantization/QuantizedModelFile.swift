@@ -49,11 +49,8 @@ extension ModelFile {
         let name = file.url.lastPathComponent
         try Quantizer.requireSupported(model.architecture.name, file: name)
         let units = Quantizer.units(of: model)
-        let expected = Set(units.map(\.conv))
-        guard expected == Set(record.layers.keys) else {
-            let missing = expected.subtracting(record.layers.keys).sorted(), extra = Set(record.layers.keys).subtracting(expected).sorted()
-            throw ModelFileError(file: name, message: "quantization layers do not fit \(model.architecture.name): missing "
-                                 + "[\(missing.joined(separator: ", "))], unexpected [\(extra.joined(separator: ", "))]")
+        if let mismatch = Quantizer.mismatch(record, units.map(\.conv), architecture: model.architecture.name) {
+            throw ModelFileError(file: name, message: mismatch)
         }
         for (conv, _, unit) in units {
             func tensor<T>(_ suffix: String, _ shape: [Int], _ read: (String) throws -> [T]) throws -> [T] {

@@ -29,13 +29,14 @@ public struct Quantizer {
         }
     }
 
-    /// A model's quantizable units with their state-dict prefixes, in network order.
-    static func units(of model: Classifier) -> [(conv: String, bn: String, unit: ConvBN)] {
+    /// The quantizable units of `modules` (by default the whole model) with their state-dict
+    /// prefixes from `model`, in network order.
+    static func units(of model: Classifier, in modules: [any Layer]? = nil) -> [(conv: String, bn: String, unit: ConvBN)] {
         let names = Dictionary(model.namedParameters.map { (ObjectIdentifier($0.parameter), $0.name) }, uniquingKeysWith: { a, _ in a })
         func prefix(_ p: Parameter, _ suffix: String) -> String {
             String(names[ObjectIdentifier(p)]!.dropLast(suffix.count + 1))
         }
-        return model.allLayers.compactMap { $0 as? ConvBN }.map {
+        return (modules ?? [model]).flatMap(\.allLayers).compactMap { $0 as? ConvBN }.map {
             (prefix($0.conv.weight, "weight"), prefix($0.bn.bias, "bias"), $0)
         }
     }
@@ -46,8 +47,20 @@ public struct Quantizer {
     public func quantize(_ model: Classifier, split: String, log: (String) -> Void = { _ in },
                          batches next: () throws -> Tensor?) throws -> QuantizationRecord {
         try Self.requireSupported(model.architecture.name, file: "quantize")
-        try model.run(at: .fp32)
-        let units = Self.units(of: model)
+        let record = try calibrate(model, modules: [model], split: split, log: log, batches: next)
+        try Self.apply(record, to: model, modules: [model], replacingFP32: true)
+        return record
+    }
+
+    /// Runs `modules` (a prefix of `model`'s top-level modules that takes the images, or the
+    /// whole model) in FP32 inference over `batches` and returns the scales of their
+    /// convolutions' activations: u8 after a ReLU, s8 where values can be negative, f32 for
+    /// the last one, which hands real numbers to whatever follows (the FP32 head, or the
+    /// trainable stages of `train --frozen-precision int8`). Nothing is quantized yet.
+    public func calibrate(_ model: Classifier, modules: [any Layer], split: String, log: (String) -> Void = { _ in },
+                          batches next: () throws -> Tensor?) throws -> QuantizationRecord {
+        for module in modules { try module.run(at: .fp32) }
+        let units = Self.units(of: model, in: modules)
         var order: [ObjectIdentifier] = []
         var outputs: [ObjectIdentifier: RangeStatistic] = [:]
         var input = RangeStatistic(calibration, percentile: percentile)
@@ -62,9 +75,9 @@ public struct Quantizer {
         }
         defer { units.forEach { $0.unit.observer = nil } }
         var images = 0
-        while let batch = try next() {
-            _ = try model.forward(batch, mode: .inference)
-            images += batch.shape[0]
+        while var x = try next() {
+            images += x.shape[0]
+            for module in modules { x = try module.forward(x, mode: .inference) }
             log("calibrated on \(images) images")
         }
         guard images > 0, order.count == units.count else {
@@ -76,24 +89,47 @@ public struct Quantizer {
             let (name, _, unit) = byID[id]!
             let rectified = unit.activation.map { [Activation.Kind.relu, .relu6].contains($0.kind) } ?? false
             let output: ConvQuantization.Output = index == order.count - 1 ? .f32 : rectified ? .u8 : .s8
-            let scales = QuantizationRecord.LayerScales(
+            layers[name] = QuantizationRecord.LayerScales(
                 output: output, outputScale: output == .f32 ? 1 : outputs[id]!.scale(levels: output.levels),
                 inputScale: index == 0 ? input.scale(levels: 127) : nil)
-            layers[name] = scales
-            let folded = try unit.inferenceParameters()
-            let (weights, weightScales) = ConvQuantization.quantizeWeights(folded.weight, outChannels: unit.conv.outChannels)
-            try Self.install(weights: weights, weightScales: weightScales, bias: folded.bias, scales: scales, in: unit, name: name)
         }
         return QuantizationRecord(calibration: calibration, images: images, split: split, layers: layers)
     }
 
-    /// Gives `unit` its int8 form, and FP32 parameters that compute the same dequantized
-    /// convolution (BatchNorm folded away), so both views of the model agree.
+    /// Quantizes the convolutions of `modules` with `record`'s scales: BatchNorm folded, s8
+    /// weights per output channel. With `replacingFP32` the FP32 parameters become the
+    /// dequantized ones (an int8 model file); without, they stay as they are, so a frozen
+    /// backbone can run in int8 while the model keeps, and saves, its FP32 weights. The
+    /// record must name exactly these convolutions.
+    public static func apply(_ record: QuantizationRecord, to model: Classifier, modules: [any Layer], replacingFP32: Bool) throws {
+        let units = units(of: model, in: modules)
+        if let mismatch = mismatch(record, units.map(\.conv), architecture: model.architecture.name) {
+            throw NeuralNetError.invalidArgument(mismatch)
+        }
+        for (name, _, unit) in units {
+            let folded = try unit.inferenceParameters()
+            let (weights, weightScales) = ConvQuantization.quantizeWeights(folded.weight, outChannels: unit.conv.outChannels)
+            try install(weights: weights, weightScales: weightScales, bias: folded.bias, scales: record.layers[name]!, in: unit,
+                        name: name, replacingFP32: replacingFP32)
+        }
+    }
+
+    /// Why `record` does not fit the convolutions `expected`, or nil when it names exactly those.
+    static func mismatch(_ record: QuantizationRecord, _ expected: [String], architecture: String) -> String? {
+        let expected = Set(expected), recorded = Set(record.layers.keys)
+        guard expected != recorded else { return nil }
+        return "quantization layers do not fit \(architecture): missing [\(expected.subtracting(recorded).sorted().joined(separator: ", "))], "
+            + "unexpected [\(recorded.subtracting(expected).sorted().joined(separator: ", "))]"
+    }
+
+    /// Gives `unit` its int8 form and, with `replacingFP32`, FP32 parameters that compute the
+    /// same dequantized convolution (BatchNorm folded away), so both views of the model agree.
     static func install(weights: [Int8], weightScales: [Float], bias: [Float], scales: QuantizationRecord.LayerScales,
-                        in unit: ConvBN, name: String) throws {
+                        in unit: ConvBN, name: String, replacingFP32: Bool = true) throws {
         unit.quantization = try ConvQuantization(weights: weights, weightScales: weightScales, bias: bias,
                                                  inputScale: scales.inputScale, output: scales.output,
                                                  outputScale: scales.outputScale, for: unit.conv, name: name)
+        guard replacingFP32 else { return }
         let perOutput = weights.count / weightScales.count
         try unit.assignFolded(weight: weights.indices.map { Float(weights[$0]) * weightScales[$0 / perOutput] }, bias: bias)
     }

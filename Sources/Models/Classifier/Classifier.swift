@@ -115,6 +115,17 @@ public final class Classifier: Layer {
         return (Array(layers[...index]), Array(layers[(index + 1)...]))
     }
 
+    /// The top-level modules below `stage` (named as in `stages`): what `trainFrom(stage:)`
+    /// freezes, so training runs them forward only. Empty for the first stage.
+    public func modules(before stage: String) throws -> [any Layer] {
+        guard stages.contains(stage), let index = network.children.firstIndex(where: { name, layer in
+            !layer.parameters.isEmpty && (name.isEmpty ? Self.stageName(of: layer) : name) == stage
+        }) else {
+            throw NeuralNetError.invalidArgument("unknown stage '\(stage)' for \(architecture.name); stages are \(stages.joined(separator: ", "))")
+        }
+        return network.children[..<index].map(\.layer)
+    }
+
     /// An unnamed top-level module (the stem, whose parameters are `conv1.*` and `bn1.*`) is
     /// called after its first parameter's top-level name.
     /// The fusion head is the head stage, under the head's name.

@@ -20,11 +20,11 @@ public enum Precision: String, CaseIterable, Codable, Sendable {
     }
 
     /// Throws unless `isa` (by default what oneDNN reports for this CPU) runs this precision;
-    /// the error names what it needs and what the CPU has.
-    public func requireSupported(by isa: CPUISA = .effective) throws {
+    /// the error names what it needs and what the CPU has, under the `option` that asked for it.
+    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision") throws {
         guard let required = requiredISA, !isa.includes(required.isa) else { return }
         throw NeuralNetError.invalidArgument(
-            "--precision \(rawValue) needs \(required.words), but oneDNN reports \(isa.name) on this CPU; use --precision fp32"
+            "\(option) \(rawValue) needs \(required.words), but oneDNN reports \(isa.name) on this CPU; use \(option) fp32"
                 + (self == .bf16 && isa.includes(.avx2) ? " or int8" : ""))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The files of one run (`runs/NAME`): its configuration and command line, the split it used,
-/// the per-epoch log, the best model and the last checkpoints.
+/// the per-epoch log, the best model, the last checkpoints and, with `--frozen-precision int8`,
+/// the frozen stages' calibration.
 public struct RunDirectory: Sendable {
     public let url: URL
 
@@ -14,6 +15,8 @@ public struct RunDirectory: Sendable {
     public var logJSON: URL { url.appendingPathComponent("log.json") }
     public var bestModel: URL { url.appendingPathComponent("best.safetensors") }
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
+    /// The activation scales `--frozen-precision int8` calibrated, which a resumed run reuses.
+    public var frozenCalibration: URL { url.appendingPathComponent("frozen-int8.json") }
 
     func checkpoint(step: Int) -> URL {
         checkpoints.appendingPathComponent(String(format: "step-%08d.safetensors", step))

@@ -33,6 +33,8 @@ public final class Trainer {
     public private(set) var progress = TrainingProgress()
     /// Frozen features of the train and val splits, when `config.cachesFrozenFeatures`.
     private var cachedFeatures: (train: FeatureCache, validation: FeatureCache)?
+    /// The stages below `--freeze`, quantized, with `--frozen-precision int8` (set up by `fit`).
+    private var frozenInt8: FrozenInt8Stages?
     private var records: [EpochRecord] = []
     /// Split sizes, class counts and protocol, for the model card.
     private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int],
@@ -214,13 +216,26 @@ public final class Trainer {
         let loader = try DataLoader(samples: train, pipeline: pipeline, options: options)
         let sampler = EpochSampler(labels: train.map(\.label), strategy: config.sampler, seed: config.seed)
         let head = try model.split(after: "avgpool")
+        if config.frozenPrecision == .int8, frozenInt8 == nil, !progress.finished {
+            guard case .until(let stage) = config.freeze.orHead(model.stages.last!) else {
+                throw TrainingError.invalidConfig("--frozen-precision int8 needs a frozen part; --freeze none has none")
+            }
+            let frozen = try FrozenInt8Stages(
+                model: model, below: stage, train: train, images: config.frozenCalibrationImages ?? TrainingConfig.defaultFrozenCalibrationImages,
+                seed: config.seed, pipeline: pipeline, batchSize: config.batchSize, threads: config.loaderThreads, run: run,
+                shown: isRoot, log: log)
+            if isRoot { try frozen.write(to: run.frozenCalibration) }
+            frozenInt8 = frozen
+        }
         if config.cachesFrozenFeatures, cachedFeatures == nil, !progress.finished {
             log("head-only training without augmentation: caching the frozen backbone's features once")
-            func cache(_ samples: [LoaderSample], _ split: String) throws -> FeatureCache {
-                try FeatureCache(samples: samples, pipeline: pipeline, backbone: head.prefix, batchSize: config.batchSize,
-                                 threads: config.loaderThreads, title: "features (\(split))", shown: isRoot)
+            func cache(_ samples: [LoaderSample], _ split: String, at precision: Precision) throws -> FeatureCache {
+                try frozenInt8?.run(at: precision)
+                return try FeatureCache(samples: samples, pipeline: pipeline, backbone: head.prefix, batchSize: config.batchSize,
+                                        threads: config.loaderThreads, title: "features (\(split))", shown: isRoot)
             }
-            cachedFeatures = (try cache(train, "train"), try cache(validation, "val"))
+            // Training sees the frozen precision's features; validation, like the saved model, FP32's.
+            cachedFeatures = (try cache(train, "train", at: config.frozenPrecision ?? .fp32), try cache(validation, "val", at: .fp32))
         }
         while !progress.finished && progress.epoch < config.epochs {
             if let stopAfterEpochs, progress.epoch >= stopAfterEpochs { return progress }
@@ -229,6 +244,7 @@ public final class Trainer {
             model.useMetadata(usesMetadata(epoch: epoch))
             var batches = try EpochInputs(order: parallel.share(of: sampler.order(epoch: epoch)), epoch: epoch,
                                           startBatch: progress.batch, loader: loader, cache: cachedFeatures?.train)
+            try frozenInt8?.run(at: .int8)
             var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count, shown: isRoot)
             var seen = 0
             let start = DispatchTime.now().uptimeNanoseconds
@@ -290,6 +306,7 @@ public final class Trainer {
     /// the log row; every rank then takes rank 0's progress, and rank 0 writes the checkpoint.
     private func finishEpoch(_ epoch: Int, trainLoss: Double, imagesPerSecond: Double) throws {
         if let ema { try ema.swap(with: model.namedParameters) }
+        try frozenInt8?.run(at: .fp32)
         let validated: (EvaluationReport, Double)?
         if let cachedFeatures {
             validated = isRoot ? try evaluate(cached: cachedFeatures.validation) : nil
@@ -360,6 +377,7 @@ public final class Trainer {
             + "best epoch by validation \(config.monitor.label)"
             + (parallel.ranks > 1 ? ", \(parallel.ranks) ranks (data parallel\(config.syncBatchNorm == true ? ", synchronised BatchNorm" : ""))" : "")
             + (config.frozenBatchNorm == true ? ", frozen BatchNorm statistics" : "")
+            + (frozenInt8.map { ", frozen stages trained through int8 (calibrated on \($0.record.images) training images; saved in FP32)" } ?? "")
     }
 
     /// Metrics and mean loss of the current weights on `samples` (inference mode), with their

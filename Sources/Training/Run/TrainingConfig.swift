@@ -13,6 +13,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case until(String)
         /// Fine-tune everything.
         case none
+
+        /// `.all` as the stage it trains from (`head`, the head's name); the others as they are.
+        func orHead(_ head: String) -> Freeze { self == .all ? .until(head) : self }
     }
 
     public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
@@ -71,7 +74,20 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// fine-tuning): the result then does not depend on how the batch is split over ranks.
     public var frozenBatchNorm: Bool?
 
+    /// The number format the frozen stages (below `freeze`) run at while training
+    /// (`--frozen-precision`): nil or fp32 as always, int8 through the int8 inference path
+    /// after calibrating on `frozenCalibrationImages` training images. The trainable part,
+    /// the loss, the optimizer, validation and the saved model stay FP32. Optional so that
+    /// older run directories still resume.
+    public var frozenPrecision: Precision?
+    /// Training images `--frozen-precision int8` calibrates on (nil: 256, or the whole
+    /// split when it is smaller).
+    public var frozenCalibrationImages: Int?
+
     public init() {}
+
+    /// Images `--frozen-precision int8` calibrates on when `frozenCalibrationImages` is nil.
+    public static let defaultFrozenCalibrationImages = 256
 
     /// Head-only training without augmentation sees the same frozen features every epoch, so
     /// the trainer computes them once (`FeatureCache`) and trains the head on them.
@@ -97,6 +113,34 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                     "image size must be in \(ModelLimits.inputSize.lowerBound)…\(ModelLimits.inputSize.upperBound) (the model file's inputSize bound), got \(imageSize ?? 0)")
         try augmentation.validate()
         try metadata?.validate(epochs: epochs)
+        try validateFrozenPrecision()
+    }
+
+    /// `--frozen-precision` needs a frozen part, an architecture the int8 quantizer covers, and
+    /// a CPU that runs the format (`isa`, by default this one's); bf16 is refused by name.
+    public func validateFrozenPrecision(isa: CPUISA = .effective) throws {
+        guard let precision = frozenPrecision, precision != .fp32 else { return }
+        let option = "--frozen-precision"
+        guard freeze != .none else {
+            throw TrainingError.invalidConfig("\(option) \(precision.rawValue) runs the frozen stages in \(precision.rawValue), "
+                                              + "but --freeze none trains every stage: there is no frozen part (use --freeze layer4 or all)")
+        }
+        do { try precision.requireSupported(by: isa, option: option) } catch NeuralNetError.invalidArgument(let message) {
+            throw TrainingError.invalidConfig(message)
+        }
+        guard precision == .int8 else {
+            throw TrainingError.invalidConfig("\(option) \(precision.rawValue) is not offered yet (only fp32 and int8)")
+        }
+        guard Quantizer.supportedArchitectures.contains(architecture) else {
+            throw TrainingError.invalidConfig("\(option) int8 runs the frozen stages through the int8 quantizer, which covers "
+                                              + "\(Quantizer.supportedArchitectures.joined(separator: ", ")); \(architecture) is not "
+                                              + "among them (use \(option) fp32)")
+        }
+        let bound = ModelLimits.calibrationImages
+        guard frozenCalibrationImages.map(bound.contains) ?? true else {
+            throw TrainingError.invalidConfig("--frozen-calibration-images must be in \(bound.lowerBound)…\(bound.upperBound), "
+                                              + "got \(frozenCalibrationImages ?? 0)")
+        }
     }
 }
 

@@ -72,6 +72,14 @@ struct TrainCommand: ParsableCommand {
     var syncBn = false
     @Flag(help: "BatchNorm keeps its running statistics while training (Keras-style fine-tuning); the result then does not depend on the rank count.")
     var frozenBn = false
+    @Option(help: ArgumentHelp(
+        "Number format the frozen stages (below --freeze; the whole backbone with --freeze all) run at while training: fp32 or int8.",
+        discussion: "int8 calibrates them on --frozen-calibration-images training images first and runs them through the int8 "
+            + "inference path of `skinlesion quantize` (ResNet-50 only); the trainable stages, loss, optimizer, validation and the "
+            + "saved model stay FP32. bf16 is not offered yet."))
+    var frozenPrecision = FrozenPrecisionArgument(.fp32)
+    @Option(help: "Training images --frozen-precision int8 calibrates on (seeded choice, no augmentation; default 256, at most the split).")
+    var frozenCalibrationImages: Int?
 
     @Option(name: .customLong("data-license"), parsing: .singleValue,
             help: "The datasets' licence, recorded in the model file and card (once for all, or once per --dataset in order; default: detected from the format, e.g. CC BY-NC 4.0 for HAM10000, ISIC and DermaMNIST).")
@@ -103,6 +111,9 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--data-license '\(empty.prefix(40))' must name a licence in 1…256 bytes, e.g. 'CC BY 4.0'")
         }
         if let stopAfterEpochs, stopAfterEpochs < 1 { throw ValidationError("--stop-after-epochs must be at least 1, got \(stopAfterEpochs)") }
+        if frozenCalibrationImages != nil && frozenPrecision.precision != .int8 {
+            throw ValidationError("--frozen-calibration-images is for --frozen-precision int8 (this run's frozen stages run in \(frozenPrecision.precision.rawValue))")
+        }
         if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
         if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
     }
@@ -263,6 +274,8 @@ struct TrainCommand: ParsableCommand {
         config.metadata = try metadata.config(epochs: epochs)
         config.syncBatchNorm = syncBn ? true : nil
         config.frozenBatchNorm = frozenBn ? true : nil
+        config.frozenPrecision = frozenPrecision.precision
+        config.frozenCalibrationImages = frozenCalibrationImages
         do { try config.validate() } catch { throw ValidationError("\(error)") }
         _ = try Architectures.named(arch)
         return config
