@@ -17,8 +17,9 @@ import XCTest
 /// `_blocks.15` (BatchNorm training in the block, the head convolution and the head) keeps the
 /// thread-count difference at 2e-6 and the rank-count one at 7e-6 (measured).
 final class DataParallelTests: XCTestCase {
-    static let weights = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let weights = repository.deletingLastPathComponent()
         .appendingPathComponent("shared/weights/efficientnet-lite0/efficientnet-lite0.safetensors")
 
     /// 100 images: 70 train (two global batches of 32), 15 val, 15 test.
@@ -133,6 +134,34 @@ final class DataParallelTests: XCTestCase {
         for (name, bytes) in reports[0] { XCTAssertEqual(bytes, reports[1][name], "\(name) differs between 1 and 2 ranks") }
     }
 
+    /// Two hosts joined by a network link: two network namespaces and a veth pair
+    /// (`scripts/netns-hosts`), Open MPI's TCP transport alone between them, its rsh launcher
+    /// starting the second host's daemon through the script's agent instead of ssh. Training
+    /// across them ends with the weights of one process.
+    func testTwoRanksOnTwoHostsOverTCPTrainTheWeightsOfOneProcess() throws {
+        let script = Self.repository.appendingPathComponent("scripts/netns-hosts").path
+        let hosts = "sl\(getpid())"
+        let up = try Self.bash([script, "up", hosts])
+        defer { _ = try? Self.bash([script, "down", hosts]) }
+        let unsupported = ["Operation not permitted", "Permission denied", "ip: command not found"]
+        try XCTSkipIf(up.status != 0 && unsupported.contains(where: up.output.contains),
+                      "cannot create network namespaces here (needs root with CAP_NET_ADMIN and iproute2): two-host test skipped: \(up.output)")
+        XCTAssertEqual(up.status, 0, up.output)
+        guard up.status == 0 else { return }
+        let directory = try temporaryDirectory("skinlesion-mpi-hosts")
+        let data = try data(in: directory)
+        let one = RunDirectory(directory.appendingPathComponent("one"))
+        let two = RunDirectory(directory.appendingPathComponent("two"))
+        let single = try run(arguments(data, output: one.url, ["--sync-bn"]), ranks: nil, logs: one.url)
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let parallel = try CommandLineTool.run(arguments(data, output: two.url, ["--sync-bn"]), logs: directory.appendingPathComponent("two-logs"),
+                                               environment: mpiEnvironment, wrapper: ["/bin/bash", script, "mpirun", hosts, "-np", "2"])
+        XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
+        try assertSameState(one, two)
+        XCTAssertEqual(ranksRecorded(two), [2])
+    }
+
     func testAGlobalBatchTheRanksDoNotDivideIsAnErrorNamingBoth() throws {
         let directory = try temporaryDirectory("skinlesion-mpi-batch")
         let data = try data(in: directory)
@@ -174,6 +203,20 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming from"), "resumed after \(progress): \(resumed.stderr)")
         try assertSameState(straight, killed)
+    }
+
+    /// Runs a bash script to the end: its status, and stdout and stderr together.
+    static func bash(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
     }
 
     /// The pid of rank `rank` among the children of `mpirun` (Open MPI gives each its rank in
