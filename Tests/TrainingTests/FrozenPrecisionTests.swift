@@ -144,6 +144,7 @@ final class FrozenPrecisionTests: XCTestCase {
         print(String(format: "freeze layer4, %d steps: ‖w_int8 − w_fp32‖ / ‖w_fp32 − w_start‖ = %.4f over layer4 and fc weights",
                      int8.progress.step, ratio))
         XCTAssertGreaterThan(moved, 0, "training must move the trainable weights")
+        XCTAssertGreaterThan(apart, 0, "the int8 run must have run its frozen stages in int8, not FP32")
         XCTAssertLessThan(ratio, 0.3)
 
         let losses = [int8, fp32].map { EpochRecord.read(from: $0.run)[0].trainLoss }
