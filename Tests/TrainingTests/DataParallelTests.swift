@@ -49,8 +49,10 @@ final class DataParallelTests: XCTestCase {
     /// Open MPI refuses root unless told; the sandboxes and CI run as root.
     private let mpiEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
 
-    private func run(_ arguments: [String], ranks: Int?, logs: URL) throws -> CommandLineTool.Result {
-        let wrapper = try ranks.map(mpirun) ?? []
+    /// `launcher` starts `ranks` processes (mpirun unless given); no ranks is one plain process.
+    private func run(_ arguments: [String], ranks: Int?, logs: URL,
+                     launcher: ((Int) throws -> [String])? = nil) throws -> CommandLineTool.Result {
+        let wrapper = try ranks.map(launcher ?? mpirun) ?? []
         let result = try CommandLineTool.run(arguments, logs: logs, environment: mpiEnvironment, wrapper: wrapper)
         return result
     }
@@ -131,6 +133,64 @@ final class DataParallelTests: XCTestCase {
             reports[reports.count - 1]["stdout"] = Data(result.stdout.utf8)
         }
         for (name, bytes) in reports[0] { XCTAssertEqual(bytes, reports[1][name], "\(name) differs between 1 and 2 ranks") }
+    }
+
+    /// `srun -n 2` under a running Slurm (`scripts/slurm-local up` makes one on this machine):
+    /// the weights of one process, as under mpirun, and one process's predictions.
+    func testSrunUnderSlurmTrainsAndPredictsAsOneProcess() throws {
+        let srun = try slurm()
+        let directory = try temporaryDirectory("skinlesion-srun")
+        let data = try data(in: directory)
+        let one = RunDirectory(directory.appendingPathComponent("one"))
+        let two = RunDirectory(directory.appendingPathComponent("two"))
+        let single = try run(arguments(data, output: one.url, ["--sync-bn"]), ranks: nil,
+                             logs: directory.appendingPathComponent("one"))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let parallel = try run(arguments(data, output: two.url, ["--sync-bn"]), ranks: 2,
+                               logs: directory.appendingPathComponent("two"), launcher: srun)
+        XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
+        try assertSameState(one, two)
+        XCTAssertEqual(ranksRecorded(two), [2])
+
+        let predict = ["predict", "--model", one.bestModel.path, "--image", data.appendingPathComponent("images").path]
+        let alone = try run(predict, ranks: nil, logs: directory.appendingPathComponent("predict-one"))
+        let shared = try run(predict, ranks: 2, logs: directory.appendingPathComponent("predict-two"), launcher: srun)
+        XCTAssertEqual(shared.status, 0, shared.stderr)
+        XCTAssertEqual(alone.stdout.split(separator: "\n").count, 101)
+        XCTAssertEqual(shared.stdout, alone.stdout)
+
+        // Without PMIx the tasks cannot form one job: each refuses rather than train alone.
+        let unconnected = try run(predict, ranks: 2, logs: directory.appendingPathComponent("predict-none"),
+                                  launcher: { try srun($0) + ["--mpi=none"] })
+        XCTAssertNotEqual(unconnected.status, 0)
+        XCTAssertTrue(unconnected.stderr.contains("srun started 2 tasks without PMIx"), unconnected.stderr)
+        XCTAssertEqual(unconnected.stdout, "")
+    }
+
+    /// `srun -n N` on a Slurm that answers: `SLURM_CONF`'s, or else scripts/slurm-local's one-node
+    /// cluster, which this starts (as root, when Slurm is installed) and stops after the test.
+    /// Without Slurm, a skip that says how to get one.
+    private func slurm() throws -> (Int) throws -> [String] {
+        let srun = "/usr/bin/srun", scontrol = "/usr/bin/scontrol"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: srun) && FileManager.default.isExecutableFile(atPath: scontrol),
+                          "Slurm is not installed (scripts/setup or scripts/slurm-local install); srun tests skipped")
+        let environment = ProcessInfo.processInfo.environment
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/slurm-local").path
+        let conf = environment["SLURM_CONF"] ?? (environment["SLURM_LOCAL_DIR"] ?? "/tmp/skinlesion-slurm") + "/slurm.conf"
+        let slurmEnvironment = environment.merging(["SLURM_CONF": conf]) { $1 }
+        // scontrol waits a minute for a configuration file that is not there.
+        let answers = try FileManager.default.fileExists(atPath: conf)
+            && SystemTool.run("/usr/bin/timeout", ["10", scontrol, "ping"], environment: slurmEnvironment).status == 0
+        if !answers {
+            try XCTSkipUnless(environment["SLURM_CONF"] == nil && getuid() == 0,
+                              "no Slurm controller answers for \(conf) (scripts/slurm-local up starts one, as root); srun tests skipped")
+            let up = try SystemTool.run(script, ["up"], environment: environment)
+            try XCTSkipUnless(up.status == 0, "scripts/slurm-local up failed, srun tests skipped: \(up.output)")
+            addTeardownBlock { _ = try? SystemTool.run(script, ["down"], environment: environment) }
+        }
+        return { ranks in ["/usr/bin/env", "SLURM_CONF=\(conf)", srun, "-n", String(ranks)] }
     }
 
     func testAGlobalBatchTheRanksDoNotDivideIsAnErrorNamingBoth() throws {
@@ -219,6 +279,16 @@ final class DataParallelTests: XCTestCase {
         XCTAssertTrue(World.launched(["OMPI_COMM_WORLD_SIZE": "2"]))
         XCTAssertTrue(World.launched(["PMI_SIZE": "4"]))
         XCTAssertTrue(World.launched(["PMIX_RANK": "0"]))
+    }
+
+    func testSrunTasksWithoutAProcessManagerAreRecognised() {
+        XCTAssertNil(World.unconnectedTasks([:]))
+        XCTAssertNil(World.unconnectedTasks(["SLURM_NTASKS": "8"]), "a batch script itself is no step")
+        XCTAssertNil(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "1"]))
+        XCTAssertNil(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "2", "PMIX_RANK": "1"]))
+        XCTAssertNil(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "1", "OMPI_COMM_WORLD_SIZE": "2"]), "mpirun inside a step")
+        XCTAssertEqual(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "4"]), 4)
+        XCTAssertTrue("\(UnconnectedLaunch(tasks: 4))".contains("srun --mpi=pmix"))
     }
 }
 
