@@ -80,7 +80,15 @@ final class DataParallelTests: XCTestCase {
     private func ranksRecorded(_ run: RunDirectory) -> [Int?] { EpochRecord.read(from: run).map(\.ranks) }
 
     func testTwoRanksWithSyncBatchNormTrainTheWeightsOfOneProcess() throws {
-        let directory = try temporaryDirectory("skinlesion-mpi-syncbn")
+        _ = try trainWithSyncBatchNormOnOneAndTwoRanks("skinlesion-mpi-syncbn")
+    }
+
+    /// One process, then two ranks that `launcher` starts (mpirun unless given), at global batch
+    /// 32 with `--sync-bn`: the same weights, rank 0 alone prints, and both record their ranks.
+    /// Returns the test's directory, its data and the single process's run.
+    private func trainWithSyncBatchNormOnOneAndTwoRanks(_ name: String, launcher: ((Int) throws -> [String])? = nil) throws
+        -> (directory: URL, data: URL, one: RunDirectory) {
+        let directory = try temporaryDirectory(name)
         let data = try data(in: directory)
         let one = RunDirectory(directory.appendingPathComponent("one"))
         let two = RunDirectory(directory.appendingPathComponent("two"))
@@ -88,13 +96,14 @@ final class DataParallelTests: XCTestCase {
                              logs: directory.appendingPathComponent("one"))
         XCTAssertEqual(single.status, 0, single.stderr)
         let parallel = try run(arguments(data, output: two.url, ["--sync-bn"]), ranks: 2,
-                               logs: directory.appendingPathComponent("two"))
+                               logs: directory.appendingPathComponent("two"), launcher: launcher)
         XCTAssertEqual(parallel.status, 0, parallel.stderr)
         XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
         XCTAssertEqual(parallel.stdout.components(separatedBy: "best validation").count, 2, "rank 0 alone prints: \(parallel.stdout)")
         try assertSameState(one, two)
         XCTAssertEqual(ranksRecorded(one), [1])
         XCTAssertEqual(ranksRecorded(two), [2])
+        return (directory, data, one)
     }
 
     func testTwoRanksFineTuningWithFrozenBatchNormTrainTheWeightsOfOneProcess() throws {
@@ -139,19 +148,7 @@ final class DataParallelTests: XCTestCase {
     /// the weights of one process, as under mpirun, and one process's predictions.
     func testSrunUnderSlurmTrainsAndPredictsAsOneProcess() throws {
         let srun = try slurm()
-        let directory = try temporaryDirectory("skinlesion-srun")
-        let data = try data(in: directory)
-        let one = RunDirectory(directory.appendingPathComponent("one"))
-        let two = RunDirectory(directory.appendingPathComponent("two"))
-        let single = try run(arguments(data, output: one.url, ["--sync-bn"]), ranks: nil,
-                             logs: directory.appendingPathComponent("one"))
-        XCTAssertEqual(single.status, 0, single.stderr)
-        let parallel = try run(arguments(data, output: two.url, ["--sync-bn"]), ranks: 2,
-                               logs: directory.appendingPathComponent("two"), launcher: srun)
-        XCTAssertEqual(parallel.status, 0, parallel.stderr)
-        XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
-        try assertSameState(one, two)
-        XCTAssertEqual(ranksRecorded(two), [2])
+        let (directory, data, one) = try trainWithSyncBatchNormOnOneAndTwoRanks("skinlesion-srun", launcher: srun)
 
         let predict = ["predict", "--model", one.bestModel.path, "--image", data.appendingPathComponent("images").path]
         let alone = try run(predict, ranks: nil, logs: directory.appendingPathComponent("predict-one"))
@@ -160,7 +157,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(alone.stdout.split(separator: "\n").count, 101)
         XCTAssertEqual(shared.stdout, alone.stdout)
 
-        // Without PMIx the tasks cannot form one job: each refuses rather than train alone.
+        // Without PMIx the tasks cannot form one job: each refuses rather than run alone.
         let unconnected = try run(predict, ranks: 2, logs: directory.appendingPathComponent("predict-none"),
                                   launcher: { try srun($0) + ["--mpi=none"] })
         XCTAssertNotEqual(unconnected.status, 0)
