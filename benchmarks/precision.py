@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Peers for benchmarks/precision.sh: ONNX Runtime FP32 and static INT8 on the ONNX file
-`skinlesion export` wrote, PyTorch FP32 (channels_last) on a plain torch.nn ResNet-50, and the
-table of all of them next to `skinlesion bench --precision ...`.
+`skinlesion export` wrote, PyTorch FP32 and BF16 autocast (channels_last) on a plain torch.nn ResNet-50,
+inference and training, and the table of all of them next to `skinlesion bench --precision ...`.
 
   precision.py ort --onnx M.onnx [--int8] --threads 2 --batch 32 --runs 3 --latency-runs 20
-  precision.py torch --threads 2 --batch 32 --runs 3 --latency-runs 20
+  precision.py torch [--bf16] --threads 2 --batch 32 --runs 3 --latency-runs 20
   precision.py table --dir RESULTS --batch 32
 
 Each measuring command prints one JSON object to stdout; progress goes to stderr.
@@ -118,14 +118,42 @@ def torch_command(args) -> None:
                              nn.Linear(2048, classes))
 
     torch.set_num_threads(args.threads)
-    model = resnet50(7).eval().to(memory_format=torch.channels_last)
-    log(f"pytorch {torch.__version__} FP32 channels_last, {args.threads} threads")
+    model = resnet50(7).to(memory_format=torch.channels_last)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16)
+    precision = "bf16" if args.bf16 else "fp32"
+    log(f"pytorch {torch.__version__} {precision.upper()}{' autocast' if args.bf16 else ''} channels_last, {args.threads} threads")
 
     def run(x):
-        with torch.inference_mode():
-            model(torch.from_numpy(x).contiguous(memory_format=torch.channels_last))
+        with torch.inference_mode(), autocast:
+            model.eval()(torch.from_numpy(x).contiguous(memory_format=torch.channels_last))
 
-    print(json.dumps({"peer": "pytorch", "version": torch.__version__, "precision": "fp32", **measure(run, args)}))
+    result = measure(run, args)
+    # Training steps as `skinlesion bench` times them: batch N, SGD, the frozen prefix forward only
+    # (no graph, BatchNorm on running statistics), the trainable suffix forward and backward.
+    rng = np.random.default_rng(2)
+    x = torch.from_numpy(rng.standard_normal((args.batch, 3, SIZE, SIZE), dtype=np.float32)).contiguous(
+        memory_format=torch.channels_last)
+    labels = torch.from_numpy(rng.integers(0, 7, args.batch))
+    # nn.Sequential indices: stem 0–3, bottlenecks 4–19 (layer4 is 17–19), pooling and fc 20–22.
+    for key, first_trained in (("train_head_images_per_s", 20), ("train_last_stage_images_per_s", 17),
+                               ("train_full_images_per_s", 0)):
+        frozen, trained = model[:first_trained], model[first_trained:]
+        optimizer = torch.optim.SGD(trained.parameters(), lr=1e-3, momentum=0.9)
+
+        def step():
+            frozen.eval()
+            trained.train()
+            with torch.no_grad(), autocast:
+                features = frozen(x)
+            with autocast:
+                loss = nn.functional.cross_entropy(trained(features).float(), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        log(f"train, trainable from module {first_trained}")
+        result[key] = round(args.batch / median_seconds(step, 1, args.runs), 2)
+    print(json.dumps({"peer": "pytorch", "version": torch.__version__, "precision": precision, **result}))
 
 
 def table_command(args) -> None:
@@ -138,7 +166,8 @@ def table_command(args) -> None:
     ours = {p: load(f"skinlesion-{p}") for p in ("fp32", "bf16", "int8")}
     rows = [("SkinLesion FP32", ours["fp32"]), ("SkinLesion BF16", ours["bf16"]), ("SkinLesion INT8", ours["int8"]),
             ("ORT FP32", load("ort-fp32")), ("ORT INT8 (QDQ, per-channel)", load("ort-int8")),
-            ("PyTorch FP32 (channels_last)", load("torch-fp32"))]
+            ("PyTorch FP32 (channels_last)", load("torch-fp32")),
+            ("PyTorch BF16 autocast (channels_last)", load("torch-bf16"))]
     first = next((r for r in ours.values() if r), {})
     cpu = (d / "cpu.txt").read_text().strip() if (d / "cpu.txt").exists() else platform.processor()
     print(f"ResNet-50 224², {first.get('threads', '?')} threads; CPU: {cpu}; oneDNN ISA: {first.get('isa', '?')}")
@@ -160,6 +189,9 @@ def table_command(args) -> None:
                        "{:.1f} img/s") for _, r in rows]
     print(f"| batch-1 latency | {' | '.join(latency)} |")
     print(f"| batch-{args.batch} inference | {' | '.join(throughput)} |")
+    for label, key in (("head only", "train_head_images_per_s"), ("last stage + head", "train_last_stage_images_per_s"),
+                       ("full", "train_full_images_per_s")):
+        print(f"| train {label}, batch {args.batch} | {' | '.join(cell(r, key, '{:.1f} img/s') for _, r in rows)} |")
 
 
 def main() -> None:
@@ -174,6 +206,8 @@ def main() -> None:
         if name == "ort":
             p.add_argument("--onnx", required=True)
             p.add_argument("--int8", action="store_true")
+        else:
+            p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (emulated where the CPU lacks AVX512_BF16)")
     t = sub.add_parser("table")
     t.add_argument("--dir", required=True)
     t.add_argument("--batch", type=int, default=32)

@@ -2,7 +2,8 @@
 # ResNet-50 at every precision, one table, one run, one machine (issue #11): SkinLesion FP32 / INT8
 # (and BF16 where the CPU has AVX512_BF16) against ONNX Runtime FP32 and static INT8 (quantize_static,
 # QDQ, per-channel, on the ONNX file `skinlesion export` writes of the same network and weights) and
-# PyTorch FP32 (CPU wheel, channels_last). Batch 1 latency and batch-32 throughput, 2 threads. The
+# PyTorch FP32 and BF16 autocast (CPU wheel, channels_last). Batch 1 latency, batch-32 throughput and
+# training (head only, last stage + head, full), 2 threads. The
 # table names the CPU and the ISA oneDNN reports. Measure only on a quiet machine (see `uptime`).
 # Usage: benchmarks/precision.sh   (env: BATCH (32), RUNS (3), LATENCY_RUNS (20), THREADS (2), and BIN: an
 #        already built skinlesion to measure instead of building one with `swift build -c release`)
@@ -50,6 +51,7 @@ peer() {  # name, then precision.py arguments
 peer ort-fp32 ort --onnx "$results/model.onnx"
 peer ort-int8 ort --onnx "$results/model.onnx" --int8
 peer torch-fp32 torch
+peer torch-bf16 torch --bf16
 
 echo "load after: $(uptime)" >&2
 "$PYTHON" benchmarks/precision.py table --dir "$results" --batch "$BATCH"

@@ -17,8 +17,9 @@ import XCTest
 /// `_blocks.15` (BatchNorm training in the block, the head convolution and the head) keeps the
 /// thread-count difference at 2e-6 and the rank-count one at 7e-6 (measured).
 final class DataParallelTests: XCTestCase {
-    static let weights = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let weights = repository.deletingLastPathComponent()
         .appendingPathComponent("shared/weights/efficientnet-lite0/efficientnet-lite0.safetensors")
 
     /// 100 images: 70 train (two global batches of 32), 15 val, 15 test.
@@ -173,8 +174,7 @@ final class DataParallelTests: XCTestCase {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: srun) && FileManager.default.isExecutableFile(atPath: scontrol),
                           "Slurm is not installed (scripts/setup or scripts/slurm-local install); srun tests skipped")
         let environment = ProcessInfo.processInfo.environment
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/slurm-local").path
+        let script = Self.repository.appendingPathComponent("scripts/slurm-local").path
         let conf = environment["SLURM_CONF"] ?? (environment["SLURM_LOCAL_DIR"] ?? "/tmp/skinlesion-slurm") + "/slurm.conf"
         let slurmEnvironment = environment.merging(["SLURM_CONF": conf]) { $1 }
         // scontrol waits a minute for a configuration file that is not there.
@@ -188,6 +188,24 @@ final class DataParallelTests: XCTestCase {
             addTeardownBlock { _ = try? SystemTool.run(script, ["down"], environment: environment) }
         }
         return { ranks in ["/usr/bin/env", "SLURM_CONF=\(conf)", srun, "-n", String(ranks)] }
+    }
+
+    /// Two hosts joined by a network link: two network namespaces and a veth pair
+    /// (`scripts/netns-hosts`), Open MPI's TCP transport alone between them, its rsh launcher
+    /// starting the second host's daemon through the script's agent instead of ssh. Training
+    /// across them ends with the weights of one process.
+    func testTwoRanksOnTwoHostsOverTCPTrainTheWeightsOfOneProcess() throws {
+        let script = Self.repository.appendingPathComponent("scripts/netns-hosts").path
+        let hosts = "sl\(getpid())"
+        let up = try SystemTool.run("/bin/bash", [script, "up", hosts])
+        defer { _ = try? SystemTool.run("/bin/bash", [script, "down", hosts]) }
+        let unsupported = ["Operation not permitted", "Permission denied", "ip: command not found"]
+        try XCTSkipIf(up.status != 0 && unsupported.contains(where: up.output.contains),
+                      "cannot create network namespaces here (needs root with CAP_NET_ADMIN and iproute2): two-host test skipped: \(up.output)")
+        XCTAssertEqual(up.status, 0, up.output)
+        guard up.status == 0 else { return }
+        _ = try trainWithSyncBatchNormOnOneAndTwoRanks("skinlesion-mpi-hosts",
+                                                       launcher: { ["/bin/bash", script, "mpirun", hosts, "-np", String($0)] })
     }
 
     func testAGlobalBatchTheRanksDoNotDivideIsAnErrorNamingBoth() throws {

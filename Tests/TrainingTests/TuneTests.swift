@@ -114,4 +114,38 @@ final class TuneTests: XCTestCase {
         XCTAssertNotEqual(clash.status, 0)
         XCTAssertTrue(clash.stderr.contains("--lr after -- is set by tune itself or by --space"), clash.stderr)
     }
+
+    /// `--launcher "mpirun -np 2"` runs every trial's `train` data-parallel (each run records 2
+    /// ranks, the reproduction line names the launcher); tune itself under a launcher stops
+    /// before training and names the option to use, and a launcher that is not there is refused.
+    func testTrialsTrainUnderALauncherAndTuneItselfRefusesToRunUnderMPI() throws {
+        let mpirun = "/usr/bin/mpirun"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: mpirun),
+                          "mpirun is not installed (scripts/setup installs openmpi-bin); tune --launcher test skipped")
+        let directory = try temporaryDirectory("skinlesion-tune-mpi")
+        let data = directory.appendingPathComponent("data")
+        try SyntheticLesions.write(to: data, classes: ["mel", "nv"], perClass: 12, side: 32)
+        let root = directory.appendingPathComponent("search")
+        let command = ["tune", "--dataset", data.path, "--space", "lr=3e-3,1e-4", "--epochs", "1", "--seed", "5",
+                       "--output", root.path, "--launcher", "\(mpirun) -np 2 --oversubscribe",
+                       "--", "--arch", "efficientnet-lite0", "--freeze", "_blocks.15", "--image-size", "32", "--batch-size", "4",
+                       "--threads", "1"]
+        let root0 = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+        let search = try CommandLineTool.run(command, logs: directory.appendingPathComponent("tune"), environment: root0)
+        XCTAssertEqual(search.status, 0, search.stderr)
+        for trial in ["trial-00", "trial-01"] {
+            let records = EpochRecord.read(from: RunDirectory(root.appendingPathComponent(trial)))
+            XCTAssertEqual(records.map(\.ranks), [2], trial)
+        }
+        XCTAssertTrue(search.stdout.contains("train it again: \(mpirun) -np 2 --oversubscribe skinlesion train --dataset"), search.stdout)
+
+        let nested = try CommandLineTool.run(command, logs: directory.appendingPathComponent("nested"),
+                                             environment: ["OMPI_COMM_WORLD_SIZE": "2"])
+        XCTAssertNotEqual(nested.status, 0)
+        XCTAssertTrue(nested.stderr.contains("tune runs as one process, not under mpirun or srun"), nested.stderr)
+        let missing = try CommandLineTool.run(command.map { $0.hasPrefix(mpirun) ? "no-such-launcher -np 2" : $0 },
+                                              logs: directory.appendingPathComponent("missing"))
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("--launcher: no-such-launcher is not an executable on PATH"), missing.stderr)
+    }
 }

@@ -25,7 +25,7 @@ package final class DenseLayer: Layer {
     }
 
     package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
-        let preactivated = try preactivation.forward(norm1.forward(x, mode: mode), mode: mode)
+        let preactivated = try norm1.forward(x, mode: mode, then: preactivation)
         let new = try conv2.forward(bottleneck.forward(preactivated, mode: mode), mode: mode)
         return try concat.forward([x, new], mode: mode)
     }

@@ -46,7 +46,7 @@ package final class PreActBottleneck: Layer {
     }
 
     package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
-        let preactivated = try preactivation.forward(norm1.forward(x, mode: mode), mode: mode)
+        let preactivated = try norm1.forward(x, mode: mode, then: preactivation)
         let shortcut = try downsample?.forward(preactivated, mode: mode) ?? subsample?.forward(x, mode: mode) ?? x
         let branch = try expand.forward(spatial.forward(reduce.forward(preactivated, mode: mode), mode: mode), mode: mode)
         return try Add.forward(branch, shortcut)

@@ -75,6 +75,25 @@ public final class BatchNorm: Layer {
         return y
     }
 
+    /// Inference followed by ReLU in one oneDNN primitive (`fuse_norm_relu`): one pass over `x`
+    /// instead of two. For the pre-activation blocks (ResNetV2, DenseNet), whose BatchNorm
+    /// follows no convolution it could be folded into. `mode` `.training` (or frozen statistics)
+    /// runs the two layers' ordinary forwards, since the backward needs what they keep.
+    public func forward(_ x: Tensor, mode: Mode, then relu: Activation) throws -> Tensor {
+        guard mode == .inference, relu.kind == .relu else { return try relu.forward(forward(x, mode: mode), mode: mode) }
+        guard (x.shape.count == 2 || x.shape.count == 4), x.shape[1] == channels else {
+            throw NeuralNetError.invalidShape("BatchNorm(\(channels)) expects [N, \(channels)] or [N, \(channels), H, W], got \(x.shape)")
+        }
+        let flags = (scaled ? dnnl_use_scale.rawValue : 0) | dnnl_use_shift.rawValue | dnnl_use_global_stats.rawValue
+            | dnnl_fuse_norm_relu.rawValue
+        let primitive = try forwardPrimitive(x, dnnl_forward_inference, flags)
+        let y = try Tensor(md: primitive.md(dnnl_query_dst_md))
+        try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, y), (CDNNL_ARG_SHIFT, bias.value),
+                               (CDNNL_ARG_MEAN, runningMean.value), (CDNNL_ARG_VARIANCE, runningVar.value)]
+                              + (scaled ? [(CDNNL_ARG_SCALE, weight.value)] : []))
+        return y
+    }
+
     private func forwardPrimitive(_ x: Tensor, _ prop: dnnl_prop_kind_t, _ flags: UInt32) throws -> Primitive {
         try Engine.shared.primitive("bn_fwd|\(x.md.key)|\(prop.rawValue)|\(flags)|\(epsilon)") {
             var op = dnnl_batch_normalization_desc_t()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import NeuralNet
 import Training
@@ -44,6 +45,10 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Directory for the search: tune.json, trials.csv, logs/ and one trial-NN/ run directory per trial.")
     var output: String
 
+    @Option(help: ArgumentHelp("Command each trial's train runs under, split on spaces: \"mpirun -np 2\" trains every trial data-parallel.",
+                               discussion: "tune itself runs as one process; under mpirun or srun it stops and says to use this instead."))
+    var launcher: String?
+
     @Argument(parsing: .postTerminator, help: "train options for every trial, after --.")
     var trainArguments: [String] = []
 
@@ -51,6 +56,12 @@ struct TuneCommand: ParsableCommand {
         if datasets.isEmpty { throw ValidationError("--dataset is required") }
         if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        let environment = ProcessInfo.processInfo.environment
+        if World.launched(environment) || World.unconnectedTasks(environment) != nil {
+            throw ValidationError("tune runs as one process, not under mpirun or srun: to train each trial data-parallel, "
+                                  + "run it alone with --launcher \"mpirun -np N\"")
+        }
+        if let launcher { _ = try Launcher(launcher) }
         let space = try TuningSpace(space)
         let owned = TuningSpace.reserved.union(space.dimensions.map(\.option))
         if let clash = trainArguments.first(where: { owned.contains(Self.optionName($0) ?? "") }) {
@@ -69,7 +80,8 @@ struct TuneCommand: ParsableCommand {
                                   })
         try Self.validateTrainArguments(search)
         try search.claim(root)
-        let results = try TuningRunner(search: search, root: root, executable: try Self.executable(),
+        let launch = try launcher.map(Launcher.init)
+        let results = try TuningRunner(search: search, root: root, executable: try Self.executable(), launcher: launch,
                                        threads: Self.value(of: "threads", in: trainArguments)).run()
         try results.write(to: root)
         print(results.table(), terminator: "")
@@ -77,8 +89,8 @@ struct TuneCommand: ParsableCommand {
             let trial = search.trials[best.trial]
             print("best: \(trial.name) (\(trial.label)), val \(monitor.label) \(String(format: "%.4f", best.metric)) "
                   + "after \(best.epochs) epoch\(best.epochs == 1 ? "" : "s"); model \(root.appendingPathComponent(trial.name).path)/best.safetensors")
-            print("train it again: skinlesion " + (trial.arguments.prefix { $0 != "--output" } + ["--output", "runs/tuned"])
-                .map(Self.shellQuoted).joined(separator: " "))
+            print("train it again: " + ((launch?.words ?? []) + ["skinlesion"] + trial.arguments.prefix { $0 != "--output" }
+                                        + ["--output", "runs/tuned"]).map(Self.shellQuoted).joined(separator: " "))
         } else {
             throw ValidationError("every trial failed; see \(root.appendingPathComponent("logs").path)")
         }

@@ -9,6 +9,8 @@ struct TuningRunner {
     let search: TuningSearch
     let root: URL
     let executable: URL
+    /// What each trial's `train` runs under (`mpirun -np 2`), if anything.
+    let launcher: Launcher?
     /// `--threads` for resumed trials, whose other options come from their run directory.
     let threads: String?
 
@@ -72,10 +74,15 @@ struct TuningRunner {
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
         try handle.seekToEnd()
-        handle.write(Data(("$ skinlesion " + arguments.joined(separator: " ") + "\n").utf8))
+        handle.write(Data(("$ " + ((launcher?.words ?? []) + ["skinlesion"] + arguments).joined(separator: " ") + "\n").utf8))
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let launcher {
+            process.executableURL = launcher.program
+            process.arguments = Array(launcher.words.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.standardOutput = handle
         try process.run()
         process.waitUntilExit()
