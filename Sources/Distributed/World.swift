@@ -4,16 +4,19 @@ import Foundation
 /// else `SingleProcess`.
 ///
 /// Launchers are recognised by the variables they set: Open MPI's `mpirun` sets
-/// `OMPI_COMM_WORLD_SIZE`, Slurm's `srun` with PMIx sets `PMIX_RANK` and with PMI-2 `PMI_SIZE`.
-/// Without them MPI is never initialised (a singleton MPI_Init would start Open MPI's runtime
-/// for nothing), and a launch of one rank behaves exactly like no launch.
+/// `OMPI_COMM_WORLD_SIZE`, Slurm's `srun` with PMIx sets `PMIX_RANK` and with PMI-2 `PMI_SIZE`
+/// (which Debian's Open MPI cannot use: it refuses to start, saying so). Without them MPI is
+/// never initialised (a singleton MPI_Init would start Open MPI's runtime for nothing), and a
+/// launch of one rank behaves exactly like no launch.
 public enum World {
     /// Created on first use; the same object for the life of the process.
     public static func communicator() throws -> any Communicator {
         lock.lock()
         defer { lock.unlock() }
         if let shared { return shared }
-        let created: any Communicator = launched(ProcessInfo.processInfo.environment) ? try MPICommunicator() : SingleProcess()
+        let environment = ProcessInfo.processInfo.environment
+        if let tasks = unconnectedTasks(environment) { throw UnconnectedLaunch(tasks: tasks) }
+        let created: any Communicator = launched(environment) ? try MPICommunicator() : SingleProcess()
         if created.size == 1 && created is MPICommunicator { created.finalize() }
         shared = created.size == 1 ? SingleProcess() : created
         return shared!
@@ -28,8 +31,29 @@ public enum World {
         return environment["PMIX_RANK"] != nil
     }
 
+    /// The number of tasks of a Slurm step that `srun` started without a process manager MPI can
+    /// use (`--mpi=none`, or a site whose `MpiDefault` is none), else nil. Such tasks cannot find
+    /// each other: each would run the whole command alone and all would write the same files.
+    /// Slurm sets `SLURM_STEP_NUM_TASKS` in every task of a step (not in a batch script itself).
+    public static func unconnectedTasks(_ environment: [String: String]) -> Int? {
+        guard let tasks = environment["SLURM_STEP_NUM_TASKS"].flatMap(Int.init), tasks > 1,
+              !["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].contains(where: { environment[$0] != nil })
+        else { return nil }
+        return tasks
+    }
+
     nonisolated(unsafe) private static var shared: (any Communicator)?
     private static let lock = NSLock()
+}
+
+/// `srun` started several tasks that MPI cannot join into one job.
+public struct UnconnectedLaunch: Error, CustomStringConvertible {
+    public let tasks: Int
+    public init(tasks: Int) { self.tasks = tasks }
+    public var description: String {
+        "srun started \(tasks) tasks without PMIx, so they cannot form one MPI job (each would run the whole "
+            + "command alone and write the same files): run `srun --mpi=pmix`, or set MpiDefault=pmix in slurm.conf"
+    }
 }
 
 extension Communicator {

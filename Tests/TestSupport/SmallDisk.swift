@@ -11,14 +11,14 @@ public final class SmallDisk {
     public init(megabytes: Int, for test: XCTestCase) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-disk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let mount = try Self.system("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", url.path])
+        let mount = try SystemTool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", url.path])
         guard mount.status == 0 else {
             try? FileManager.default.removeItem(at: url)
             throw XCTSkip("cannot mount a \(megabytes) MiB tmpfs for the disk-full test (needs root): \(mount.output)")
         }
         let url = url
         test.addTeardownBlock {
-            _ = try? Self.system("/bin/umount", ["-l", url.path])
+            _ = try? SystemTool.run("/bin/umount", ["-l", url.path])
             try? FileManager.default.removeItem(at: url)
         }
     }
@@ -48,18 +48,5 @@ public final class SmallDisk {
             files[String(file.resolvingSymlinksInPath().path.dropFirst(base.count))] = try Data(contentsOf: file)
         }
         return files
-    }
-
-    private static func system(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

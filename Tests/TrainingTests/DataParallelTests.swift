@@ -50,8 +50,10 @@ final class DataParallelTests: XCTestCase {
     /// Open MPI refuses root unless told; the sandboxes and CI run as root.
     private let mpiEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
 
-    private func run(_ arguments: [String], ranks: Int?, logs: URL) throws -> CommandLineTool.Result {
-        let wrapper = try ranks.map(mpirun) ?? []
+    /// `launcher` starts `ranks` processes (mpirun unless given); no ranks is one plain process.
+    private func run(_ arguments: [String], ranks: Int?, logs: URL,
+                     launcher: ((Int) throws -> [String])? = nil) throws -> CommandLineTool.Result {
+        let wrapper = try ranks.map(launcher ?? mpirun) ?? []
         let result = try CommandLineTool.run(arguments, logs: logs, environment: mpiEnvironment, wrapper: wrapper)
         return result
     }
@@ -79,7 +81,15 @@ final class DataParallelTests: XCTestCase {
     private func ranksRecorded(_ run: RunDirectory) -> [Int?] { EpochRecord.read(from: run).map(\.ranks) }
 
     func testTwoRanksWithSyncBatchNormTrainTheWeightsOfOneProcess() throws {
-        let directory = try temporaryDirectory("skinlesion-mpi-syncbn")
+        _ = try trainWithSyncBatchNormOnOneAndTwoRanks("skinlesion-mpi-syncbn")
+    }
+
+    /// One process, then two ranks that `launcher` starts (mpirun unless given), at global batch
+    /// 32 with `--sync-bn`: the same weights, rank 0 alone prints, and both record their ranks.
+    /// Returns the test's directory, its data and the single process's run.
+    private func trainWithSyncBatchNormOnOneAndTwoRanks(_ name: String, launcher: ((Int) throws -> [String])? = nil) throws
+        -> (directory: URL, data: URL, one: RunDirectory) {
+        let directory = try temporaryDirectory(name)
         let data = try data(in: directory)
         let one = RunDirectory(directory.appendingPathComponent("one"))
         let two = RunDirectory(directory.appendingPathComponent("two"))
@@ -87,13 +97,14 @@ final class DataParallelTests: XCTestCase {
                              logs: directory.appendingPathComponent("one"))
         XCTAssertEqual(single.status, 0, single.stderr)
         let parallel = try run(arguments(data, output: two.url, ["--sync-bn"]), ranks: 2,
-                               logs: directory.appendingPathComponent("two"))
+                               logs: directory.appendingPathComponent("two"), launcher: launcher)
         XCTAssertEqual(parallel.status, 0, parallel.stderr)
         XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
         XCTAssertEqual(parallel.stdout.components(separatedBy: "best validation").count, 2, "rank 0 alone prints: \(parallel.stdout)")
         try assertSameState(one, two)
         XCTAssertEqual(ranksRecorded(one), [1])
         XCTAssertEqual(ranksRecorded(two), [2])
+        return (directory, data, one)
     }
 
     func testTwoRanksFineTuningWithFrozenBatchNormTrainTheWeightsOfOneProcess() throws {
@@ -134,6 +145,51 @@ final class DataParallelTests: XCTestCase {
         for (name, bytes) in reports[0] { XCTAssertEqual(bytes, reports[1][name], "\(name) differs between 1 and 2 ranks") }
     }
 
+    /// `srun -n 2` under a running Slurm (`scripts/slurm-local up` makes one on this machine):
+    /// the weights of one process, as under mpirun, and one process's predictions.
+    func testSrunUnderSlurmTrainsAndPredictsAsOneProcess() throws {
+        let srun = try slurm()
+        let (directory, data, one) = try trainWithSyncBatchNormOnOneAndTwoRanks("skinlesion-srun", launcher: srun)
+
+        let predict = ["predict", "--model", one.bestModel.path, "--image", data.appendingPathComponent("images").path]
+        let alone = try run(predict, ranks: nil, logs: directory.appendingPathComponent("predict-one"))
+        let shared = try run(predict, ranks: 2, logs: directory.appendingPathComponent("predict-two"), launcher: srun)
+        XCTAssertEqual(shared.status, 0, shared.stderr)
+        XCTAssertEqual(alone.stdout.split(separator: "\n").count, 101)
+        XCTAssertEqual(shared.stdout, alone.stdout)
+
+        // Without PMIx the tasks cannot form one job: each refuses rather than run alone.
+        let unconnected = try run(predict, ranks: 2, logs: directory.appendingPathComponent("predict-none"),
+                                  launcher: { try srun($0) + ["--mpi=none"] })
+        XCTAssertNotEqual(unconnected.status, 0)
+        XCTAssertTrue(unconnected.stderr.contains("srun started 2 tasks without PMIx"), unconnected.stderr)
+        XCTAssertEqual(unconnected.stdout, "")
+    }
+
+    /// `srun -n N` on a Slurm that answers: `SLURM_CONF`'s, or else scripts/slurm-local's one-node
+    /// cluster, which this starts (as root, when Slurm is installed) and stops after the test.
+    /// Without Slurm, a skip that says how to get one.
+    private func slurm() throws -> (Int) throws -> [String] {
+        let srun = "/usr/bin/srun", scontrol = "/usr/bin/scontrol"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: srun) && FileManager.default.isExecutableFile(atPath: scontrol),
+                          "Slurm is not installed (scripts/setup or scripts/slurm-local install); srun tests skipped")
+        let environment = ProcessInfo.processInfo.environment
+        let script = Self.repository.appendingPathComponent("scripts/slurm-local").path
+        let conf = environment["SLURM_CONF"] ?? (environment["SLURM_LOCAL_DIR"] ?? "/tmp/skinlesion-slurm") + "/slurm.conf"
+        let slurmEnvironment = environment.merging(["SLURM_CONF": conf]) { $1 }
+        // scontrol waits a minute for a configuration file that is not there.
+        let answers = try FileManager.default.fileExists(atPath: conf)
+            && SystemTool.run("/usr/bin/timeout", ["10", scontrol, "ping"], environment: slurmEnvironment).status == 0
+        if !answers {
+            try XCTSkipUnless(environment["SLURM_CONF"] == nil && getuid() == 0,
+                              "no Slurm controller answers for \(conf) (scripts/slurm-local up starts one, as root); srun tests skipped")
+            let up = try SystemTool.run(script, ["up"], environment: environment)
+            try XCTSkipUnless(up.status == 0, "scripts/slurm-local up failed, srun tests skipped: \(up.output)")
+            addTeardownBlock { _ = try? SystemTool.run(script, ["down"], environment: environment) }
+        }
+        return { ranks in ["/usr/bin/env", "SLURM_CONF=\(conf)", srun, "-n", String(ranks)] }
+    }
+
     /// Two hosts joined by a network link: two network namespaces and a veth pair
     /// (`scripts/netns-hosts`), Open MPI's TCP transport alone between them, its rsh launcher
     /// starting the second host's daemon through the script's agent instead of ssh. Training
@@ -141,25 +197,15 @@ final class DataParallelTests: XCTestCase {
     func testTwoRanksOnTwoHostsOverTCPTrainTheWeightsOfOneProcess() throws {
         let script = Self.repository.appendingPathComponent("scripts/netns-hosts").path
         let hosts = "sl\(getpid())"
-        let up = try Self.bash([script, "up", hosts])
-        defer { _ = try? Self.bash([script, "down", hosts]) }
+        let up = try SystemTool.run("/bin/bash", [script, "up", hosts])
+        defer { _ = try? SystemTool.run("/bin/bash", [script, "down", hosts]) }
         let unsupported = ["Operation not permitted", "Permission denied", "ip: command not found"]
         try XCTSkipIf(up.status != 0 && unsupported.contains(where: up.output.contains),
                       "cannot create network namespaces here (needs root with CAP_NET_ADMIN and iproute2): two-host test skipped: \(up.output)")
         XCTAssertEqual(up.status, 0, up.output)
         guard up.status == 0 else { return }
-        let directory = try temporaryDirectory("skinlesion-mpi-hosts")
-        let data = try data(in: directory)
-        let one = RunDirectory(directory.appendingPathComponent("one"))
-        let two = RunDirectory(directory.appendingPathComponent("two"))
-        let single = try run(arguments(data, output: one.url, ["--sync-bn"]), ranks: nil, logs: one.url)
-        XCTAssertEqual(single.status, 0, single.stderr)
-        let parallel = try CommandLineTool.run(arguments(data, output: two.url, ["--sync-bn"]), logs: directory.appendingPathComponent("two-logs"),
-                                               environment: mpiEnvironment, wrapper: ["/bin/bash", script, "mpirun", hosts, "-np", "2"])
-        XCTAssertEqual(parallel.status, 0, parallel.stderr)
-        XCTAssertTrue(parallel.stderr.contains("data parallel: 2 ranks × 16 images"), parallel.stderr)
-        try assertSameState(one, two)
-        XCTAssertEqual(ranksRecorded(two), [2])
+        _ = try trainWithSyncBatchNormOnOneAndTwoRanks("skinlesion-mpi-hosts",
+                                                       launcher: { ["/bin/bash", script, "mpirun", hosts, "-np", String($0)] })
     }
 
     func testAGlobalBatchTheRanksDoNotDivideIsAnErrorNamingBoth() throws {
@@ -205,20 +251,6 @@ final class DataParallelTests: XCTestCase {
         try assertSameState(straight, killed)
     }
 
-    /// Runs a bash script to the end: its status, and stdout and stderr together.
-    static func bash(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = arguments
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
     /// The pid of rank `rank` among the children of `mpirun` (Open MPI gives each its rank in
     /// the environment).
     static func rank(_ rank: Int, under parent: Int32) -> Int32? {
@@ -262,6 +294,16 @@ final class DataParallelTests: XCTestCase {
         XCTAssertTrue(World.launched(["OMPI_COMM_WORLD_SIZE": "2"]))
         XCTAssertTrue(World.launched(["PMI_SIZE": "4"]))
         XCTAssertTrue(World.launched(["PMIX_RANK": "0"]))
+    }
+
+    func testSrunTasksWithoutAProcessManagerAreRecognised() {
+        XCTAssertNil(World.unconnectedTasks([:]))
+        XCTAssertNil(World.unconnectedTasks(["SLURM_NTASKS": "8"]), "a batch script itself is no step")
+        XCTAssertNil(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "1"]))
+        XCTAssertNil(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "2", "PMIX_RANK": "1"]))
+        XCTAssertNil(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "1", "OMPI_COMM_WORLD_SIZE": "2"]), "mpirun inside a step")
+        XCTAssertEqual(World.unconnectedTasks(["SLURM_STEP_NUM_TASKS": "4"]), 4)
+        XCTAssertTrue("\(UnconnectedLaunch(tasks: 4))".contains("srun --mpi=pmix"))
     }
 }
 

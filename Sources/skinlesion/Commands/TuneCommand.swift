@@ -56,7 +56,8 @@ struct TuneCommand: ParsableCommand {
         if datasets.isEmpty { throw ValidationError("--dataset is required") }
         if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if World.launched(ProcessInfo.processInfo.environment) {
+        let environment = ProcessInfo.processInfo.environment
+        if World.launched(environment) || World.unconnectedTasks(environment) != nil {
             throw ValidationError("tune runs as one process, not under mpirun or srun: to train each trial data-parallel, "
                                   + "run it alone with --launcher \"mpirun -np N\"")
         }
