@@ -17,12 +17,8 @@ import XCTest
 final class FrozenPrecisionTests: XCTestCase {
     var directory: URL!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-frozen-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    /// TestSupport's fresh directory, removed when the test ends.
+    override func setUpWithError() throws { directory = try temporaryDirectory("skinlesion-frozen") }
 
     /// 64 real HAM10000 images, lesion-grouped 70/30 split.
     func data() throws -> (Dataset, SplitManifest) { try TrainerTests.hamSample(64) }
