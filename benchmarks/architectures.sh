@@ -2,7 +2,8 @@
 # Every architecture: SkinLesion (latency, throughput, full training) vs ONNX Runtime (latency,
 # throughput) on the same network with the same random weights, 2 threads, one run, one machine.
 # Usage: benchmarks/architectures.sh [ARCH ...]   (default: every `skinlesion models` entry but vgg19-notop)
-# Environment: BATCH (32), RUNS (3), LATENCY_RUNS (20), SCRATCH (swift build --scratch-path, default .build)
+# Environment: BATCH (32), RUNS (3), LATENCY_RUNS (20), SCRATCH (swift build --scratch-path, default .build),
+#              BIN (an already built skinlesion instead of `swift build -c release`)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,9 +21,14 @@ PYTHON=.build/venv/bin/python
 results=$(mktemp -d "${TMPDIR:-/tmp}/skinlesion-architectures.XXXXXX")
 echo "results in $results" >&2
 
-echo "building (swift build -c release) ..." >&2
-swift build -c release --scratch-path "$SCRATCH" >"$results/build.log" 2>&1 || { cat "$results/build.log" >&2; exit 1; }
-skinlesion=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/skinlesion
+if [[ -n ${BIN:-} ]]; then
+    skinlesion=$results/skinlesion
+    cp "$BIN" "$skinlesion"   # a rebuild during the run cannot swap the binary under it
+else
+    echo "building (swift build -c release) ..." >&2
+    swift build -c release --scratch-path "$SCRATCH" >"$results/build.log" 2>&1 || { cat "$results/build.log" >&2; exit 1; }
+    skinlesion=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/skinlesion
+fi
 
 # Names and input sizes from the tool itself, so a new architecture is picked up without edits here.
 "$skinlesion" models --json >"$results/models.json"
@@ -53,6 +59,9 @@ for arch in "$@"; do
 done
 echo "[$((SECONDS - start)) s] done" >&2
 
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') (model $(lscpu | sed -n 's/^Model: *//p')); oneDNN ISA:" \
+     "$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("isa", "?"))' "$results/$1.skinlesion.json" 2>/dev/null || echo '?');" \
+     "load after: $(uptime | sed 's/.*load average: //')"
 echo "$THREADS threads, FP32; batch-1 median of $LATENCY_RUNS, batch $BATCH median of $RUNS;" \
      "× ORT = SkinLesion's speed over ONNX Runtime's (above 1: SkinLesion faster)"
 echo

@@ -1,3 +1,4 @@
+import CDNNL
 import XCTest
 @testable import NeuralNet
 import TestSupport
@@ -36,6 +37,24 @@ final class FlattenZeroPadTests: XCTestCase {
         XCTAssertEqual(try y.toArray(), expected)
         try checkGradients(pad, input: x)
         XCTAssertThrowsError(try ZeroPad2D(top: -1, bottom: 0, left: 0, right: 0))
+    }
+
+    /// Padding keeps its input's layout (a convolution's NHWC or blocked output) and element
+    /// type, so the pooling after it reads it without a reorder; its gradient comes back in
+    /// the same layout.
+    func testZeroPadKeepsItsInputsLayout() throws {
+        let pad = try ZeroPad2D(top: 1, bottom: 2, left: 0, right: 3)
+        let plain = try randomTensor([2, 16, 4, 5], seed: 9)
+        let expected = try pad.forward(plain, mode: .inference).toArray()
+        for tag in [dnnl_acdb, dnnl_aBcd16b, dnnl_aBcd8b] {
+            let x = try plain.converted(to: .make([2, 16, 4, 5], tag))
+            let y = try pad.forward(x, mode: .training)
+            XCTAssertTrue(y.md.isEqual(to: try .make([2, 16, 7, 8], tag)), "tag \(tag.rawValue): \(y.layout)")
+            XCTAssertEqual(try y.toArray(), expected, "tag \(tag.rawValue)")
+            let dx = try XCTUnwrap(pad.backward(y, needsInputGradient: true))
+            XCTAssertTrue(dx.md.isEqual(to: x.md), "gradient layout \(dx.layout)")
+            XCTAssertEqual(try dx.toArray(), try plain.toArray(), "the gradient of the padded copy is the crop")
+        }
     }
 
     /// The case ZeroPad2D exists for: max pooling over zero padding differs from oneDNN's

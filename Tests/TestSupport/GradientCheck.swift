@@ -44,15 +44,22 @@ public func assertClose(_ a: [Float], _ b: [Float], tolerance: Float, _ what: St
 /// L = Σ r ⊙ forward(x), with r a fixed random tensor, for the input and every trainable
 /// parameter. Up to `samples` coordinates of each are probed. `prepare` runs before every
 /// forward (e.g. to reseed dropout so each evaluation sees the same mask).
+///
+/// `precision` is the training precision of the analytic pass. The finite differences always
+/// run in FP32 (the layer is left training in FP32): bf16's rounding, 2⁻⁹ of every value,
+/// would swamp a difference quotient, so for bf16 `tolerance` states how far its gradient may
+/// be from the exact one.
 public func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2, tolerance: Float = 1e-3,
-                    samples: Int = 60, prepare: () -> Void = {},
+                    samples: Int = 60, precision: Precision = .fp32, prepare: () -> Void = {},
                     file: StaticString = #filePath, line: UInt = #line) throws {
+    if precision != .fp32 { try layer.train(at: precision) }
     prepare()
     let y = try layer.forward(input, mode: .training)
     let r = randomValues(y.count, seed: 99)
     let dx = try XCTUnwrap(layer.backward(try Tensor(shape: y.shape, values: r), needsInputGradient: true),
                            file: file, line: line)
     XCTAssertEqual(dx.shape, input.shape, "input gradient shape", file: file, line: line)
+    if precision != .fp32 { try layer.train(at: .fp32) }
 
     // Probed inputs are perturbed in a plain copy, rebuilt into a tensor for every evaluation.
     var probedInput: UnsafeMutablePointer<Float>?
@@ -94,4 +101,19 @@ public func checkGradients(_ layer: any Layer, input: Tensor, step: Float = 1e-2
         assertClose(indices.map { analytic[$0] }, numericGrad, tolerance: tolerance, "∂L/∂\(name)",
                     file: file, line: line)
     }
+}
+
+/// Runs `body` with bf16 available: natively on CPUs with AVX512_BF16, through oneDNN's
+/// emulation (`SKINLESION_BF16_EMULATION=1`, unset again afterwards so refusal tests see the
+/// plain environment) on other AVX-512 CPUs. oneDNN has no bf16 kernels below AVX-512, so
+/// there the test skips, naming the ISA.
+public func withBF16<T>(_ body: () throws -> T) throws -> T {
+    let isa = CPUISA.effective
+    guard isa.includes(.avx512Core) else {
+        throw XCTSkip("oneDNN has no bf16 kernels on \(isa.name) (it needs AVX-512); bf16 is refused there by name")
+    }
+    guard !isa.includes(.avx512CoreBF16) else { return try body() }
+    setenv("SKINLESION_BF16_EMULATION", "1", 1)
+    defer { unsetenv("SKINLESION_BF16_EMULATION") }
+    return try body()
 }

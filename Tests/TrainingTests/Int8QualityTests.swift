@@ -11,17 +11,22 @@ import XCTest
 /// ResNet-50 trained here from scratch at 32² for one epoch on part of the train split (the
 /// recipe of benchmarks/dermamnist.sh, cut to fit a test), then calibrated on 512 train images.
 final class Int8QualityTests: XCTestCase {
-    func testInt8IsWithinHalfAPointOfFP32OnDermaMNISTVal() throws {
+    /// The first 3,000 DermaMNIST train images and every val image, in the official split
+    /// (enough for a model that ranks classes well above chance); skips when the data is absent.
+    static func dermaMNISTSubset() throws -> (Dataset, SplitManifest) {
         let shared = TrainerTests.ham.deletingLastPathComponent().deletingLastPathComponent()
         let data = shared.appendingPathComponent("data/dermamnist28")
         guard FileManager.default.fileExists(atPath: data.path) else {
             throw XCTSkip("DermaMNIST not found under \(shared.path) (see ../shared/data/README.md)")
         }
         var dataset = try DatasetLoader.load(data)
-        // Every val image; the first 3,000 train images, enough for a model that ranks classes well above chance.
         let train = dataset.records.filter { $0.split == "train" }
         dataset.records = Array(train.prefix(3000)) + dataset.records.filter { $0.split == "val" }
-        let manifest = try Splitter.split(dataset, plan: SplitPlan(seed: 0, useOfficialSplit: true))
+        return (dataset, try Splitter.split(dataset, plan: SplitPlan(seed: 0, useOfficialSplit: true)))
+    }
+
+    /// ResNet-50 from scratch at 32², one epoch, AdamW 2e-3, batch 64, no augmentation.
+    static func recipe() -> TrainingConfig {
         var config = TrainingConfig()
         config.architecture = "resnet50"
         config.imageSize = 32
@@ -32,6 +37,12 @@ final class Int8QualityTests: XCTestCase {
         config.learningRate = 2e-3
         config.augmentation = .none
         config.seed = 1
+        return config
+    }
+
+    func testInt8IsWithinHalfAPointOfFP32OnDermaMNISTVal() throws {
+        let (dataset, manifest) = try Self.dermaMNISTSubset()
+        let config = Self.recipe()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skinlesion-int8q-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let run = try RunDirectory(directory)

@@ -32,9 +32,11 @@ final class TrainerTests: XCTestCase {
         return (dataset, try Splitter.split(dataset, plan: SplitPlan(fractions: (0.7, 0.3, 0), seed: 3)))
     }
 
+    func config() -> TrainingConfig { Self.config() }
+
     /// Small but complete: two-stage transfer, dropout, EMA, augmentation, AdamW + cosine,
     /// two loader threads.
-    func config() -> TrainingConfig {
+    static func config() -> TrainingConfig {
         var config = TrainingConfig()
         config.architecture = "efficientnet-lite0"
         config.head = .mlp(hidden: [16], dropout: 0.3)

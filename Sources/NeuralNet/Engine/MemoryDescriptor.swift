@@ -39,13 +39,27 @@ extension MemoryDesc {
         try make(dims, dnnl_format_tag_any, type)
     }
 
-    /// The same dimensions and layout with another element type of the same size (a u8
-    /// destination written over an s8 residual); the layout's strides count elements, so the
-    /// bytes are the same.
+    /// The same dimensions and layout with another element type: a u8 destination written
+    /// over an s8 residual's bytes, or an f32 copy of a bf16 tensor in its layout (the strides
+    /// count elements, so the layout holds for any element size).
     func retyped(_ type: dnnl_data_type_t) -> MemoryDesc {
         var copy = self
         copy.data_type = type
         return copy
+    }
+
+    /// A descriptor of other dimensions in this one's layout (NHWC stays NHWC, nChw16c stays
+    /// blocked) and element type; plain when this layout is none of the activation layouts
+    /// oneDNN picks. ZeroPad2D pads in its input's layout, so the pooling after it needs no
+    /// reorder on either side.
+    func sameLayout(dims other: [Int]) throws -> MemoryDesc {
+        if dimensions.count == 4 {
+            for tag in [dnnl_acdb, dnnl_aBcd16b, dnnl_aBcd8b, dnnl_abcd]
+            where (try? MemoryDesc.make(dimensions, tag, data_type))?.isEqual(to: self) == true {
+                return try .make(other, tag, data_type)
+            }
+        }
+        return try .plain(other, data_type)
     }
 
     var dimensions: [Int] { prefix(dims, Int(ndims), as: dnnl_dim_t.self).map(Int.init) }

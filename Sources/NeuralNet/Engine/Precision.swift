@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 /// The number format a model runs at: a choice of the engine, not of the layers (DESIGN.md,
 /// decision 10). Layers ask for primitives; at `.bf16` the convolutions are created with bf16
@@ -21,12 +22,27 @@ public enum Precision: String, CaseIterable, Codable, Sendable {
 
     /// Throws unless `isa` (by default what oneDNN reports for this CPU) runs this precision;
     /// the error names what it needs and what the CPU has, under the `option` that asked for it.
-    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision") throws {
-        guard let required = requiredISA, !isa.includes(required.isa) else { return }
+    /// bf16 on AVX-512 without AVX512_BF16 passes only when `SKINLESION_BF16_EMULATION=1` asked
+    /// for oneDNN's emulation (`isEmulated(on:)` says so, and the commands warn).
+    /// `training` leaves int8, an inference format, out of the alternatives it suggests.
+    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision", training: Bool = false) throws {
+        guard let required = requiredISA, !isa.includes(required.isa), !isEmulated(on: isa) else { return }
         throw NeuralNetError.invalidArgument(
             "\(option) \(rawValue) needs \(required.words), but oneDNN reports \(isa.name) on this CPU; use \(option) fp32"
-                + (self == .bf16 && isa.includes(.avx2) ? " or int8" : ""))
+                + (self == .bf16 && isa.includes(.avx2) && !training ? " or int8" : "")
+                + (self == .bf16 && isa.includes(.avx512Core)
+                    ? " (or set SKINLESION_BF16_EMULATION=1 to check bf16's numbers through oneDNN's slower emulation)" : ""))
     }
+
+    /// Whether this precision would run through oneDNN's emulation on `isa`: bf16 on AVX-512
+    /// without AVX512_BF16, when the environment sets `SKINLESION_BF16_EMULATION=1`. Emulation
+    /// rounds to bf16 exactly as the native instructions do, so it shows what bf16 does to a
+    /// model's quality, but it runs several times slower than fp32: never a way to be fast.
+    public func isEmulated(on isa: CPUISA = .effective) -> Bool {
+        self == .bf16 && !isa.includes(.avx512CoreBF16) && isa.includes(.avx512Core) && Precision.bf16EmulationRequested
+    }
+
+    static var bf16EmulationRequested: Bool { getenv("SKINLESION_BF16_EMULATION").map { String(cString: $0) == "1" } ?? false }
 }
 
 /// An instruction-set level as oneDNN counts them (`dnnl_cpu_isa_t`): each level's bits
@@ -84,6 +100,22 @@ extension Layer {
         }
         visit(self)
         return found
+    }
+
+    /// Makes training forwards and backwards run at `precision`, after checking that this CPU
+    /// (`isa`) runs it: at `.bf16` every convolution and inner product computes in bf16 (mixed
+    /// precision: FP32 master weights, FP32 weight gradients, FP32 logits for the loss), and the
+    /// layers between them (BatchNorm, activations, pooling, sums, concatenations) follow the
+    /// element type of what they receive. Inference is unaffected (`run(at:)` sets it).
+    public func train(at precision: Precision, isa: CPUISA = .effective) throws {
+        guard precision != .int8 else {
+            throw NeuralNetError.invalidArgument("--precision int8 is an inference format (skinlesion quantize); training runs fp32 or bf16")
+        }
+        try precision.requireSupported(by: isa, training: true)
+        for layer in allLayers {
+            (layer as? Conv2D)?.trainingPrecision = precision
+            (layer as? Linear)?.trainingPrecision = precision
+        }
     }
 
     /// Makes inference run at `precision`, after checking that this CPU (`isa`) runs it

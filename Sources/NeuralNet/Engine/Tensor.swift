@@ -72,6 +72,12 @@ public final class Tensor {
         pointer.update(repeating: value, count: physicalCount)
     }
 
+    /// A tensor of layout `md` with every byte zero: 0 in any element type, padding included.
+    convenience init(zeros md: MemoryDesc) throws {
+        try self.init(md: md)
+        rawPointer.initializeMemory(as: UInt8.self, repeating: 0, count: md.byteSize)
+    }
+
     public var count: Int { shape.reduce(1, *) }
 
     /// Elements in the buffer, padding of blocked layouts included.

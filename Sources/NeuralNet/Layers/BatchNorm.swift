@@ -177,8 +177,8 @@ public final class BatchNorm: Layer {
         if bias.trainable { bias.grad = dShift }
         guard needsInputGradient else { return nil }
         if let synchronized = s.synchronized {
-            try addStatisticsGradient(to: dx, s.x, mean: s.mean, variance: s.variance, dScale: dScale, dShift: dShift,
-                                      synchronized.reduction, count: synchronized.count)
+            return try addingStatisticsGradient(to: dx, s.x, mean: s.mean, variance: s.variance, dScale: dScale, dShift: dShift,
+                                                synchronized.reduction, count: synchronized.count)
         }
         return dx
     }
@@ -187,9 +187,9 @@ public final class BatchNorm: Layer {
     /// depend on x too, which adds −γσ⁻¹·(Σdy + x̂·Σdy·x̂)/M, the sums over the global batch
     /// (the local ones are oneDNN's dβ and dγ, summed over the processes). That term is an affine
     /// function of x̂ per channel, so an inference BatchNorm with the same mean and variance
-    /// computes it in x's own layout.
-    private func addStatisticsGradient(to dx: Tensor, _ x: Tensor, mean: Tensor, variance: Tensor, dScale: Tensor,
-                                       dShift: Tensor, _ reduction: any StatisticsSum, count: Double) throws {
+    /// computes it in x's own layout. The sum is taken in FP32 (a bf16 `dx` is widened first).
+    private func addingStatisticsGradient(to dx: Tensor, _ x: Tensor, mean: Tensor, variance: Tensor, dScale: Tensor,
+                                          dShift: Tensor, _ reduction: any StatisticsSum, count: Double) throws -> Tensor {
         var sums = (0..<channels).map { Double(dScale.pointer[$0]) } + (0..<channels).map { Double(dShift.pointer[$0]) }
         try sums.withUnsafeMutableBufferPointer { try reduction.sum($0) }
         let scale = try Tensor(md: .plain([channels]))
@@ -204,8 +204,10 @@ public final class BatchNorm: Layer {
         let term = try Tensor(md: primitive.md(dnnl_query_dst_md))
         try primitive.execute([(CDNNL_ARG_SRC, x), (CDNNL_ARG_DST, term), (CDNNL_ARG_SCALE, scale), (CDNNL_ARG_SHIFT, shift),
                                (CDNNL_ARG_MEAN, mean), (CDNNL_ARG_VARIANCE, variance)])
+        let dx = try dx.converted(to: dx.md.retyped(dnnl_f32))
         let aligned = try term.converted(to: dx.md)
         for i in 0..<dx.physicalCount { dx.pointer[i] += aligned.pointer[i] }
+        return dx
     }
 
     /// Per-channel (scale, shift) such that inference output = scale·x + shift; used to fold

@@ -13,6 +13,10 @@ public final class Concat {
             || x.shape.dropFirst(2) != first.shape.dropFirst(2) {
             throw NeuralNetError.invalidShape("Concat inputs must agree on every axis but channels: \(first.shape) vs \(x.shape)")
         }
+        // oneDNN concatenates one element type: a bf16 image feature map joined with FP32
+        // metadata features (bf16 training) takes the first input's.
+        let originals = inputs.map(\.md)
+        let inputs = try inputs.map { $0.dataType == first.dataType ? $0 : try $0.converted(to: $0.md.retyped(first.dataType)) }
         let key = "concat|" + inputs.map(\.md.key).joined(separator: "|")
         let primitive = try Engine.shared.primitive(key) {
             var pd: dnnl_primitive_desc_t?
@@ -27,7 +31,7 @@ public final class Concat {
         try primitive.execute(args)
         if mode == .training {
             let channels = inputs.map { $0.shape[1] }
-            saved = (inputs.map(\.md), channels.indices.map { channels[..<$0].reduce(0, +) })
+            saved = (originals, channels.indices.map { channels[..<$0].reduce(0, +) })
         } else {
             saved = nil
         }
@@ -49,7 +53,7 @@ public final class Concat {
             if let view = try? source.subTensor(dims: dims, offsets: position) {
                 slice = view
             } else {
-                source = try source.converted(to: .plain(dy.shape))
+                source = try source.converted(to: .plain(dy.shape, dy.dataType))
                 slice = try source.subTensor(dims: dims, offsets: position)
             }
             let dx = try Tensor(md: md)

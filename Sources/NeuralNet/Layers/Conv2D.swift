@@ -15,12 +15,17 @@ public final class Conv2D: Layer {
     public let groups: Int
     public let weight: Parameter
     public let bias: Parameter?
+    /// The number format of training forwards and backwards: at `.bf16` the activations,
+    /// weights and gradients flowing through are bf16 while the weight gradient is computed
+    /// into FP32, for FP32 master weights (mixed precision). Set by `Layer.train(at:)`.
+    public internal(set) var trainingPrecision = Precision.fp32
 
     /// Weights converted to the layouts primitives asked for, each with the version it was
     /// made from.
     private var packed: [String: (version: Int, tensor: Tensor)] = [:]
     private var savedInput: Tensor?
     private var savedForward: Primitive?
+    private var savedTypes = ConvTypes.f32
 
     public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = false) throws {
@@ -117,7 +122,8 @@ public final class Conv2D: Layer {
     }
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
-        let primitive = try forwardPrimitive(x.shape, training: mode == .training, hasBias: bias != nil)
+        let types: ConvTypes = mode == .training && trainingPrecision == .bf16 ? .bf16 : .f32
+        let primitive = try forwardPrimitive(x.shape, training: mode == .training, hasBias: bias != nil, types: types)
         let src = try x.converted(to: primitive.md(dnnl_query_src_md))
         let w = try pack(weight.value, version: weight.version, as: primitive.md(dnnl_query_weights_md), tag: "w")
         let dst = try Tensor(md: primitive.md(dnnl_query_dst_md))
@@ -125,6 +131,7 @@ public final class Conv2D: Layer {
         if let bias { args.append((CDNNL_ARG_BIAS, bias.value)) }
         try primitive.execute(args)
         (savedInput, savedForward) = mode == .training ? (src, primitive) : (nil, nil)
+        savedTypes = types
         return dst
     }
 
@@ -147,16 +154,18 @@ public final class Conv2D: Layer {
         let forward = try saved(savedForward, "Conv2D")
         (savedInput, savedForward) = (nil, nil)
         if weight.trainable || bias?.trainable == true {
-            try backwardWeights(dy, x, forward)
+            try backwardWeights(dy, x, forward, savedTypes)
         }
-        return needsInputGradient ? try backwardData(dy, x.shape, forward) : nil
+        return needsInputGradient ? try backwardData(dy, x.shape, forward, savedTypes) : nil
     }
 
-    /// dW = Σ dy ⊛ x (and dB = Σ dy), reordered back to the plain layout of the parameter.
-    private func backwardWeights(_ dy: Tensor, _ x: Tensor, _ forward: Primitive) throws {
+    /// dW = Σ dy ⊛ x (and dB = Σ dy), reordered back to the plain layout of the parameter;
+    /// always FP32, also from bf16 data, so the optimizer updates FP32 master weights.
+    private func backwardWeights(_ dy: Tensor, _ x: Tensor, _ forward: Primitive, _ types: ConvTypes) throws {
         let hasBias = bias != nil
-        let primitive = try Engine.shared.primitive("conv_bwd_w|\(geometryKey(x.shape))|b\(hasBias)") {
-            var (src, weights, dst) = try descriptors(x.shape)
+        let gradientTypes = ConvTypes(src: types.src, weights: dnnl_f32, dst: types.dst)
+        let primitive = try Engine.shared.primitive("conv_bwd_w|\(geometryKey(x.shape))|b\(hasBias)|\(gradientTypes.key)") {
+            var (src, weights, dst) = try descriptors(x.shape, gradientTypes)
             var biasMD = hasBias ? try MemoryDesc.plain([outChannels]) : MemoryDesc()
             var op = dnnl_convolution_desc_t()
             let (s, d, pl, pr) = spatialArguments
@@ -180,10 +189,10 @@ public final class Conv2D: Layer {
         if let bias, bias.trainable { bias.grad = dB }
     }
 
-    /// dx = dy ⊛ᵀ W.
-    private func backwardData(_ dy: Tensor, _ input: [Int], _ forward: Primitive) throws -> Tensor {
-        let primitive = try Engine.shared.primitive("conv_bwd_d|\(geometryKey(input))") {
-            var (src, weights, dst) = try descriptors(input)
+    /// dx = dy ⊛ᵀ W, in the forward's element types.
+    private func backwardData(_ dy: Tensor, _ input: [Int], _ forward: Primitive, _ types: ConvTypes) throws -> Tensor {
+        let primitive = try Engine.shared.primitive("conv_bwd_d|\(geometryKey(input))|\(types.key)") {
+            var (src, weights, dst) = try descriptors(input, types)
             var op = dnnl_convolution_desc_t()
             let (s, d, pl, pr) = spatialArguments
             try check(dnnl_dilated_convolution_backward_data_desc_init(&op, dnnl_convolution_direct, &src, &weights,

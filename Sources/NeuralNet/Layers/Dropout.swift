@@ -1,3 +1,5 @@
+import CDNNL
+
 /// Inverted dropout: in training, zeroes each element with probability `p` and scales the
 /// rest by 1/(1 − p), so inference is the identity. Seeded, so runs are reproducible.
 public final class Dropout: Layer {
@@ -21,6 +23,7 @@ public final class Dropout: Layer {
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         guard mode == .training else { savedMask = nil; return x }
+        let x = try x.converted(to: x.md.retyped(dnnl_f32))  // the mask is applied in FP32 (bf16 training)
         let y = try Tensor(md: x.md)
         let scale = 1 / (1 - probability)
         let n = x.physicalCount

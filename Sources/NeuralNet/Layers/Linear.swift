@@ -7,7 +7,13 @@ public final class Linear: Layer {
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter?
-    private var saved: (x: Tensor, forward: Primitive)?
+    /// At `.bf16`, training forwards and backwards take bf16 inputs, weights and output
+    /// gradients, write FP32 logits and compute the weight gradient into FP32 (mixed precision,
+    /// FP32 master weights). Set by `Layer.train(at:)`.
+    public internal(set) var trainingPrecision = Precision.fp32
+    private var saved: (x: Tensor, forward: Primitive, data: dnnl_data_type_t)?
+    /// The weights in bf16, with the version they were converted from.
+    private var packed: (version: Int, tensor: Tensor)?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws {
         guard inFeatures > 0, outFeatures > 0 else {
@@ -23,9 +29,21 @@ public final class Linear: Layer {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
-    private func descriptors(_ n: Int) throws -> (src: MemoryDesc, weights: MemoryDesc, bias: MemoryDesc, dst: MemoryDesc) {
-        (try .plain([n, inFeatures]), try .plain([outFeatures, inFeatures]),
-         bias != nil ? try .plain([outFeatures]) : MemoryDesc(), try .plain([n, outFeatures]))
+    /// `data` is the element type of the input, the weights and (in backward) the output
+    /// gradient; the forward's output, the bias and the weight gradient are always f32.
+    private func descriptors(_ n: Int, _ data: dnnl_data_type_t = dnnl_f32, gradient: Bool = false) throws
+        -> (src: MemoryDesc, weights: MemoryDesc, bias: MemoryDesc, dst: MemoryDesc) {
+        (try .plain([n, inFeatures], data), try .plain([outFeatures, inFeatures], gradient ? dnnl_f32 : data),
+         bias != nil ? try .plain([outFeatures]) : MemoryDesc(), try .plain([n, outFeatures], gradient ? data : dnnl_f32))
+    }
+
+    /// The weights in the element type `data`: the parameter itself for f32, a cached copy otherwise.
+    private func weights(_ data: dnnl_data_type_t) throws -> Tensor {
+        guard data != dnnl_f32 else { return weight.value }
+        if let packed, packed.version == weight.version, packed.tensor.dataType == data { return packed.tensor }
+        let tensor = try weight.value.converted(to: .plain(weight.shape, data))
+        packed = (weight.version, tensor)
+        return tensor
     }
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
@@ -34,18 +52,20 @@ public final class Linear: Layer {
         }
         let n = x.shape[0]
         let prop = mode == .training ? dnnl_forward_training : dnnl_forward_inference
-        let primitive = try Engine.shared.primitive("ip_fwd|\(n)|\(inFeatures)|\(outFeatures)|\(bias != nil)|\(prop.rawValue)") {
-            var (src, weights, biasMD, dst) = try descriptors(n)
+        let data = mode == .training && trainingPrecision == .bf16 ? dnnl_bf16 : dnnl_f32
+        let key = "ip_fwd|\(n)|\(inFeatures)|\(outFeatures)|\(bias != nil)|\(prop.rawValue)|\(data.rawValue)"
+        let primitive = try Engine.shared.primitive(key) {
+            var (src, weights, biasMD, dst) = try descriptors(n, data)
             var op = dnnl_inner_product_desc_t()
             try check(dnnl_inner_product_forward_desc_init(&op, prop, &src, &weights, &biasMD, &dst), "inner_product_forward_desc_init")
             return try Primitive("linear forward", op: &op)
         }
-        let src = try x.converted(to: .plain(x.shape))
+        let src = try x.converted(to: .plain(x.shape, data))
         let y = try Tensor(md: .plain([n, outFeatures]))
-        var args = [(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, weight.value), (CDNNL_ARG_DST, y)]
+        var args = [(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, try weights(data)), (CDNNL_ARG_DST, y)]
         if let bias { args.append((CDNNL_ARG_BIAS, bias.value)) }
         try primitive.execute(args)
-        saved = mode == .training ? (src, primitive) : nil
+        saved = mode == .training ? (src, primitive, data) : nil
         return y
     }
 
@@ -56,10 +76,10 @@ public final class Linear: Layer {
         guard dy.shape == [n, outFeatures] else {
             throw NeuralNetError.invalidShape("Linear gradient must be [\(n), \(outFeatures)], got \(dy.shape)")
         }
-        let gradient = try dy.converted(to: .plain(dy.shape))
+        let gradient = try dy.converted(to: .plain(dy.shape, s.data))
         if weight.trainable || bias?.trainable == true {
-            let primitive = try Engine.shared.primitive("ip_bwd_w|\(n)|\(inFeatures)|\(outFeatures)|\(bias != nil)") {
-                var (src, weights, biasMD, dst) = try descriptors(n)
+            let primitive = try Engine.shared.primitive("ip_bwd_w|\(n)|\(inFeatures)|\(outFeatures)|\(bias != nil)|\(s.data.rawValue)") {
+                var (src, weights, biasMD, dst) = try descriptors(n, s.data, gradient: true)
                 var op = dnnl_inner_product_desc_t()
                 try check(dnnl_inner_product_backward_weights_desc_init(&op, &src, &weights, &biasMD, &dst),
                           "inner_product_backward_weights_desc_init")
@@ -74,14 +94,15 @@ public final class Linear: Layer {
             if let bias, bias.trainable { bias.grad = dB }
         }
         guard needsInputGradient else { return nil }
-        let primitive = try Engine.shared.primitive("ip_bwd_d|\(n)|\(inFeatures)|\(outFeatures)") {
-            var (src, weights, _, dst) = try descriptors(n)
+        let primitive = try Engine.shared.primitive("ip_bwd_d|\(n)|\(inFeatures)|\(outFeatures)|\(s.data.rawValue)") {
+            var (src, _, _, dst) = try descriptors(n, s.data, gradient: true)
+            var weights = try MemoryDesc.plain([outFeatures, inFeatures], s.data)
             var op = dnnl_inner_product_desc_t()
             try check(dnnl_inner_product_backward_data_desc_init(&op, &src, &weights, &dst), "inner_product_backward_data_desc_init")
             return try Primitive("linear backward data", op: &op, hint: s.forward)
         }
-        let dx = try Tensor(md: .plain([n, inFeatures]))
-        try primitive.execute([(CDNNL_ARG_DIFF_DST, gradient), (CDNNL_ARG_WEIGHTS, weight.value), (CDNNL_ARG_DIFF_SRC, dx)])
+        let dx = try Tensor(md: .plain([n, inFeatures], s.data))
+        try primitive.execute([(CDNNL_ARG_DIFF_DST, gradient), (CDNNL_ARG_WEIGHTS, try weights(s.data)), (CDNNL_ARG_DIFF_SRC, dx)])
         return dx
     }
 }

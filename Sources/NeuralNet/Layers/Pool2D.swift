@@ -91,7 +91,7 @@ public final class Pool2D: Layer {
         guard needsInputGradient else { return nil }
         let primitive = try Engine.shared.primitive("pool_bwd|\(key(s.inputShape))|\(s.forward.md(dnnl_query_dst_md).key)") {
             var op = dnnl_pooling_desc_t()
-            var diffSrc = try MemoryDesc.any(s.inputShape)
+            var diffSrc = try MemoryDesc.any(s.inputShape, s.forward.md(dnnl_query_src_md).data_type)
             var diffDst = s.forward.md(dnnl_query_dst_md)
             try check(dnnl_pooling_backward_desc_init(&op, kind.algorithm, &diffSrc, &diffDst, dnnlDims(stride),
                                                       dnnlDims(kernel), dnnlDims(paddingLow), dnnlDims(paddingHigh)),

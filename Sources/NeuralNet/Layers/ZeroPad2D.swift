@@ -25,13 +25,13 @@ public final class ZeroPad2D: Layer {
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         try requireRank(x, 4, "ZeroPad2D")
         let padded = [x.shape[0], x.shape[1], x.shape[2] + top + bottom, x.shape[3] + left + right]
-        let y = try Tensor(shape: padded, repeating: 0)
+        let y = try Tensor(zeros: x.md.sameLayout(dims: padded))
         try reorder(from: x, to: y.subTensor(dims: x.shape, offsets: [0, 0, top, left]))
+        y.scale = x.scale  // zero is zero at any scale (int8 networks are quantized symmetrically)
         savedShape = mode == .training ? x.shape : nil
         return y
     }
 
-    /// The interior of the output gradient: padded positions depend on no input.
     public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let shape = try saved(savedShape, "ZeroPad2D")
         savedShape = nil
@@ -40,8 +40,8 @@ public final class ZeroPad2D: Layer {
         guard dy.shape == expected else {
             throw NeuralNetError.invalidShape("ZeroPad2D gradient must be \(expected), got \(dy.shape)")
         }
-        let dx = try Tensor(md: .plain(shape))
-        try reorder(from: dy.converted(to: .plain(expected)).subTensor(dims: shape, offsets: [0, 0, top, left]), to: dx)
+        let dx = try Tensor(md: dy.md.sameLayout(dims: shape))
+        try reorder(from: dy.subTensor(dims: shape, offsets: [0, 0, top, left]), to: dx)
         return dx
     }
 }

@@ -132,6 +132,13 @@ public final class Trainer {
             log("resuming from \(latest.lastPathComponent): epoch \(progress.epoch + 1), batch \(progress.batch + 1), step \(progress.step)")
         }
         try parallel.broadcast(model.parameters)
+        if let precision = config.precision {
+            try model.train(at: precision)
+            if precision.isEmulated() {
+                log("warning: SKINLESION_BF16_EMULATION=1: oneDNN emulates bf16 on this CPU (\(CPUISA.effective.name), no AVX512_BF16): "
+                    + "bf16's numbers, several times slower than fp32; for checking quality, not for speed")
+            }
+        }
         if config.frozenBatchNorm == true { model.batchNorms.forEach { $0.usesRunningStatistics = true } }
         if config.syncBatchNorm == true && parallel.ranks > 1 {
             let sum = RankStatisticsSum(communicator)
@@ -377,6 +384,7 @@ public final class Trainer {
             + "best epoch by validation \(config.monitor.label)"
             + (parallel.ranks > 1 ? ", \(parallel.ranks) ranks (data parallel\(config.syncBatchNorm == true ? ", synchronised BatchNorm" : ""))" : "")
             + (config.frozenBatchNorm == true ? ", frozen BatchNorm statistics" : "")
+            + (config.precision == .bf16 ? ", bf16 mixed precision (FP32 master weights; saved in FP32)" : "")
             + (frozenInt8.map { ", frozen stages trained through int8 (calibrated on \($0.record.images) training images; saved in FP32)" } ?? "")
     }
 

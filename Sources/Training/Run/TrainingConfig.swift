@@ -74,6 +74,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// fine-tuning): the result then does not depend on how the batch is split over ranks.
     public var frozenBatchNorm: Bool?
 
+    /// The number format of training (`--precision`): nil or fp32, or bf16 mixed precision
+    /// (convolutions and inner products in bf16, FP32 master weights, optimizer state, loss and
+    /// softmax). Validation and the saved model stay FP32. Optional so that older run
+    /// directories still resume.
+    public var precision: Precision?
+
     /// The number format the frozen stages (below `freeze`) run at while training
     /// (`--frozen-precision`): nil or fp32 as always, int8 through the int8 inference path
     /// after calibrating on `frozenCalibrationImages` training images. The trainable part,
@@ -113,7 +119,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                     "image size must be in \(ModelLimits.inputSize.lowerBound)…\(ModelLimits.inputSize.upperBound) (the model file's inputSize bound), got \(imageSize ?? 0)")
         try augmentation.validate()
         try metadata?.validate(epochs: epochs)
+        try validatePrecision()
         try validateFrozenPrecision()
+    }
+
+    /// `--precision` trains in fp32 or bf16, the latter on a CPU that runs it (`isa`, by
+    /// default this one's); int8 is an inference format.
+    public func validatePrecision(isa: CPUISA = .effective) throws {
+        guard let precision, precision != .fp32 else { return }
+        guard precision == .bf16 else {
+            throw TrainingError.invalidConfig("--precision \(precision.rawValue) is an inference format (skinlesion quantize "
+                                              + "makes int8 model files); training runs fp32 or bf16")
+        }
+        do { try precision.requireSupported(by: isa, training: true) } catch NeuralNetError.invalidArgument(let message) {
+            throw TrainingError.invalidConfig(message)
+        }
     }
 
     /// `--frozen-precision` needs a frozen part, an architecture the int8 quantizer covers, and

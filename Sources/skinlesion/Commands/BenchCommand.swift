@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Option(help: ArgumentHelp("Number format of the inference rows: fp32, bf16 or int8.",
-                               discussion: "int8 first calibrates the random network on one noise batch; training rows are FP32 and only measured at fp32."))
+    @Option(help: ArgumentHelp("Number format of the rows: fp32, bf16 or int8.",
+                               discussion: "int8 first calibrates the random network on one noise batch and has no training rows; bf16 trains as `train --precision bf16` does (mixed precision)."))
     var precision = Precision.fp32
 
     @Option(help: ArgumentHelp(

@@ -9,19 +9,36 @@ extension Precision: ExpressibleByArgument {
             + "instructions gets an error naming them, never a silent fallback.")
 }
 
-/// `train --frozen-precision`: its help lists fp32 and int8, the formats it offers; bf16 still
-/// parses, so that the training config can say why it is refused (the instruction set this CPU
-/// lacks, or that it is not offered yet) instead of a bare "invalid value".
-struct FrozenPrecisionArgument: ExpressibleByArgument {
-    let precision: Precision
+/// A precision option of `train` whose help lists only the formats it offers; every
+/// precision still parses, so that the training config can say why one is refused (the
+/// instruction set this CPU lacks, or that it is an inference format) instead of a bare
+/// "invalid value".
+protocol OfferedPrecision: ExpressibleByArgument {
+    static var offered: [Precision] { get }
+    var precision: Precision { get }
+    init(_ precision: Precision)
+}
 
-    init(_ precision: Precision) { self.precision = precision }
-
+extension OfferedPrecision {
     init?(argument: String) {
         guard let precision = Precision(rawValue: argument) else { return nil }
-        self.precision = precision
+        self.init(precision)
     }
 
-    static var allValueStrings: [String] { [Precision.fp32, .int8].map(\.rawValue) }
+    static var allValueStrings: [String] { offered.map(\.rawValue) }
     var defaultValueDescription: String { precision.rawValue }
+}
+
+/// `train --precision`: fp32 or bf16 mixed precision.
+struct TrainingPrecisionArgument: OfferedPrecision {
+    static let offered: [Precision] = [.fp32, .bf16]
+    let precision: Precision
+    init(_ precision: Precision) { self.precision = precision }
+}
+
+/// `train --frozen-precision`: fp32 or int8 for the frozen stages.
+struct FrozenPrecisionArgument: OfferedPrecision {
+    static let offered: [Precision] = [.fp32, .int8]
+    let precision: Precision
+    init(_ precision: Precision) { self.precision = precision }
 }

@@ -73,6 +73,13 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "BatchNorm keeps its running statistics while training (Keras-style fine-tuning); the result then does not depend on the rank count.")
     var frozenBn = false
     @Option(help: ArgumentHelp(
+        "Number format of training: fp32, or bf16 mixed precision.",
+        discussion: "bf16 runs the convolutions and inner products of the training forward and backward in bf16 (BatchNorm, "
+            + "activations and pooling follow), with FP32 master weights, weight gradients, optimizer state, loss and softmax; "
+            + "validation and the saved model stay FP32. It needs AVX512_BF16 (oneDNN avx512_core_bf16); on other AVX-512 CPUs "
+            + "SKINLESION_BF16_EMULATION=1 runs oneDNN's emulation, the same numbers several times slower, to check quality."))
+    var precision = TrainingPrecisionArgument(.fp32)
+    @Option(help: ArgumentHelp(
         "Number format the frozen stages (below --freeze; the whole backbone with --freeze all) run at while training: fp32 or int8.",
         discussion: "int8 calibrates them on --frozen-calibration-images training images first and runs them through the int8 "
             + "inference path of `skinlesion quantize` (ResNet-50 only); the trainable stages, loss, optimizer, validation and the "
@@ -274,6 +281,7 @@ struct TrainCommand: ParsableCommand {
         config.metadata = try metadata.config(epochs: epochs)
         config.syncBatchNorm = syncBn ? true : nil
         config.frozenBatchNorm = frozenBn ? true : nil
+        config.precision = precision.precision == .fp32 ? nil : precision.precision
         config.frozenPrecision = frozenPrecision.precision
         config.frozenCalibrationImages = frozenCalibrationImages
         do { try config.validate() } catch { throw ValidationError("\(error)") }
