@@ -48,8 +48,11 @@ package final class PreActBottleneck: Layer {
     package func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
         let preactivated = try norm1.forward(x, mode: mode, then: preactivation)
         let shortcut = try downsample?.forward(preactivated, mode: mode) ?? subsample?.forward(x, mode: mode) ?? x
-        let branch = try expand.forward(spatial.forward(reduce.forward(preactivated, mode: mode), mode: mode), mode: mode)
-        return try Add.forward(branch, shortcut)
+        let reduced = try spatial.forward(reduce.forward(preactivated, mode: mode), mode: mode)
+        // Inference adds the shortcut inside the last convolution (a sum post-op writing into the
+        // shortcut's buffer): one pass over memory instead of a separate sum.
+        if mode == .inference { return try expand.forward(reduced, adding: shortcut) }
+        return try Add.forward(expand.forward(reduced, mode: mode), shortcut)
     }
 
     /// The sum's gradient reaches the branch and the shortcut unchanged; the projection's

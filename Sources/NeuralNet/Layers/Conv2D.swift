@@ -135,13 +135,24 @@ public final class Conv2D: Layer {
         return dst
     }
 
+    /// Inference of `conv(x) + residual`, the sum fused as a post-op; the result is written
+    /// into the residual's buffer when its layout already matches, so callers must not reuse
+    /// `residual` afterwards.
+    public func forward(_ x: Tensor, adding residual: Tensor) throws -> Tensor {
+        let zero = try bias == nil ? Tensor(shape: [outChannels], repeating: 0) : nil
+        return try forwardFused(x, weight: weight.value, bias: bias?.value ?? zero!, version: weight.version,
+                                fusion: Fusion(accumulate: true), into: residual, tag: "w")
+    }
+
     /// Inference with replacement weights and bias (BatchNorm folded in by `ConvBN`) and
     /// fused post-ops. With `.accumulate`, `into` holds the residual and receives the result.
+    /// `tag` names the weights in the packing cache: folded ones by default, "w" for the
+    /// layer's own.
     func forwardFused(_ x: Tensor, weight folded: Tensor, bias foldedBias: Tensor, version: Int,
-                      fusion: Fusion, into residual: Tensor?, types: ConvTypes = .f32) throws -> Tensor {
+                      fusion: Fusion, into residual: Tensor?, types: ConvTypes = .f32, tag: String = "folded") throws -> Tensor {
         let primitive = try forwardPrimitive(x.shape, training: false, hasBias: true, fusion: fusion, types: types)
         let src = try x.converted(to: primitive.md(dnnl_query_src_md))
-        let w = try pack(folded, version: version, as: primitive.md(dnnl_query_weights_md), tag: "folded\(types.key)")
+        let w = try pack(folded, version: version, as: primitive.md(dnnl_query_weights_md), tag: tag + types.key)
         let dstMD = primitive.md(dnnl_query_dst_md)
         let dst = try residual.map { try $0.converted(to: dstMD) } ?? Tensor(md: dstMD)
         try primitive.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, w), (CDNNL_ARG_BIAS, foldedBias),
