@@ -15,6 +15,7 @@ static inline void *cdnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 static inline void *cdnnl_memory_none(void) { return DNNL_MEMORY_NONE; }
 
 static const int CDNNL_ARG_SRC = DNNL_ARG_SRC;
+static const int CDNNL_ARG_SRC_1 = DNNL_ARG_SRC_1;
 static const int CDNNL_ARG_DST = DNNL_ARG_DST;
 static const int CDNNL_ARG_FROM = DNNL_ARG_FROM;
 static const int CDNNL_ARG_TO = DNNL_ARG_TO;

@@ -8,18 +8,16 @@ public enum Add {
         guard a.shape == b.shape else {
             throw NeuralNetError.invalidShape("Add needs equal shapes, got \(a.shape) and \(b.shape)")
         }
-        let primitive = try Engine.shared.primitive("sum2|\(a.md.key)") {
-            var pd: dnnl_primitive_desc_t?
-            var dst = a.md
-            var sources = [a.md, a.md]
-            let scales: [Float] = [1, 1]
-            try check(dnnl_sum_primitive_desc_create(&pd, &dst, 2, scales, &sources, nil, Engine.shared.engine),
-                      "sum_primitive_desc_create")
-            return try Primitive("add", descriptor: pd!)
+        // A binary add rather than oneDNN's sum: in oneDNN 2.6 the sum of two f32 tensors is a
+        // generic C++ loop that scales each source, the binary add a JIT kernel for the ISA.
+        let primitive = try Engine.shared.primitive("add|\(a.md.key)") {
+            var op = dnnl_binary_desc_t()
+            var (first, second, dst) = (a.md, a.md, a.md)
+            try check(dnnl_binary_desc_init(&op, dnnl_binary_add, &first, &second, &dst), "binary_desc_init(add)")
+            return try Primitive("add", op: &op)
         }
         let y = try Tensor(md: a.md)
-        try primitive.execute([(CDNNL_ARG_MULTIPLE_SRC, a), (CDNNL_ARG_MULTIPLE_SRC + 1, b.converted(to: a.md)),
-                               (CDNNL_ARG_DST, y)])
+        try primitive.execute([(CDNNL_ARG_SRC, a), (CDNNL_ARG_SRC_1, b.converted(to: a.md)), (CDNNL_ARG_DST, y)])
         return y
     }
 
