@@ -1,3 +1,4 @@
+import CDNNL
 import XCTest
 @testable import NeuralNet
 import TestSupport
@@ -83,6 +84,26 @@ final class Conv2DTests: XCTestCase {
         // A blocked activation feeds the next layer without first becoming plain.
         let next = try Conv2D(16, 8, kernel: 1)
         XCTAssertEqual(try next.forward(y, mode: .inference).shape, [2, 8, 8, 8])
+    }
+
+    /// The per-layer memo of forward primitives and the remembered descriptor keys are exact:
+    /// a fusion whose output scales differ in one bit is another query, equal ones hash alike,
+    /// and a remembered key is the one spelled out for that layout alone.
+    func testPrimitiveQueriesAndDescriptorKeysAreExact() throws {
+        let scales: [Float] = [0.5, 2]
+        let a = Fusion(activation: .relu, outputScales: scales)
+        var b = a
+        b.outputScales = [0.5, Float(bitPattern: Float(2).bitPattern + 1)]
+        XCTAssertNotEqual(a, b)
+        XCTAssertEqual(a, Fusion(activation: .relu, outputScales: scales))
+        XCTAssertEqual(a.hashValue, Fusion(activation: .relu, outputScales: scales).hashValue)
+        XCTAssertNotEqual(a, Fusion(activation: .relu))
+
+        let nhwc = try MemoryDesc.make([2, 16, 4, 4], dnnl_acdb), blocked = try MemoryDesc.make([2, 16, 4, 4], dnnl_aBcd16b)
+        XCTAssertEqual(nhwc.key, "f32 2x16x4x4 p2x16x4x4 s[256, 1, 64, 16] b[] o0")
+        XCTAssertEqual(nhwc.key, try MemoryDesc.make([2, 16, 4, 4], dnnl_acdb).key)
+        XCTAssertNotEqual(nhwc.key, blocked.key)
+        XCTAssertTrue(blocked.key.hasSuffix("b[1:16] o0"), blocked.key)
     }
 
     func testWeightUpdateIsSeenByTheNextForward() throws {

@@ -4,7 +4,7 @@ import CDNNL
 /// contents (a residual connection), then optionally an activation. For int8 convolutions it
 /// also carries the per-output-channel scales that turn the s32 accumulator (plus bias) into
 /// the destination's units, and the residual's scale and type relative to the destination.
-struct Fusion: Sendable {
+struct Fusion: Sendable, Hashable {
     var accumulate = false
     var activation: Activation.Kind?
     /// dst = outputScales[o] · (Σ src·weights + bias[o]); nil for floating convolutions.
@@ -15,6 +15,22 @@ struct Fusion: Sendable {
     var sumType = dnnl_data_type_undef
 
     static let none = Fusion()
+
+    /// Scales compare and hash by their bits, as `key` spells them.
+    static func == (a: Fusion, b: Fusion) -> Bool {
+        guard a.accumulate == b.accumulate, a.activation == b.activation, a.sumScale.bitPattern == b.sumScale.bitPattern,
+              a.sumType.rawValue == b.sumType.rawValue, a.outputScales?.count == b.outputScales?.count else { return false }
+        return zip(a.outputScales ?? [], b.outputScales ?? []).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(accumulate)
+        hasher.combine(activation)
+        hasher.combine(outputScales?.count)
+        for scale in outputScales ?? [] { hasher.combine(scale.bitPattern) }
+        hasher.combine(sumScale.bitPattern)
+        hasher.combine(sumType.rawValue)
+    }
 
     var key: String {
         let scales = outputScales.map { $0.map { String($0.bitPattern, radix: 16) }.joined(separator: ",") } ?? "-"

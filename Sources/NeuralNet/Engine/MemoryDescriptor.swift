@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 /// Small helpers over `dnnl_memory_desc_t`, the value that says both a tensor's logical
 /// dimensions and how its elements are laid out in memory.
@@ -79,8 +80,11 @@ extension MemoryDesc {
 
     /// A textual key such as `f32 32x64x56x56 s[200704,1,3584,64] b[1:8] o0`: element type, dimensions, strides
     /// and inner blocks (here nChw8c), exact enough to key the primitive cache and readable
-    /// enough for error messages.
-    var key: String {
+    /// enough for error messages. Spelled out once per descriptor (`DescriptorKeys`): every
+    /// layer of every forward pass asks for its input's.
+    var key: String { DescriptorKeys.shared.key(for: self) }
+
+    fileprivate var spelledOut: String {
         let n = Int(ndims)
         let shape = String(cString: dnnl_dt2str(data_type)) + " " + dimensions.map(String.init).joined(separator: "x")
         guard format_kind == dnnl_blocked else { return "\(shape) kind\(format_kind.rawValue)" }
@@ -101,5 +105,36 @@ extension MemoryDesc {
     var isPlain: Bool {
         guard let plain = try? MemoryDesc.plain(dimensions, data_type) else { return false }
         return isEqual(to: plain)
+    }
+}
+
+/// The `key` of every descriptor seen, by the descriptor's bytes: hashing them takes a fraction
+/// of a microsecond, spelling the key out (arrays, joins) several, and inference asks for a key
+/// per layer per image. Bounded: past 4096 descriptors it starts over.
+final class DescriptorKeys: @unchecked Sendable {
+    static let shared = DescriptorKeys()
+    private var keys: [Bytes: String] = [:]
+    private let lock = NSLock()
+
+    func key(for md: MemoryDesc) -> String {
+        let bytes = Bytes(md: md)
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = keys[bytes] { return known }
+        if keys.count >= 4096 { keys.removeAll(keepingCapacity: true) }
+        let key = md.spelledOut
+        keys[bytes] = key
+        return key
+    }
+
+    /// A descriptor compared and hashed as raw bytes (it is plain C data with no pointers).
+    private struct Bytes: Hashable {
+        let md: MemoryDesc
+
+        static func == (a: Bytes, b: Bytes) -> Bool {
+            withUnsafeBytes(of: a.md) { x in withUnsafeBytes(of: b.md) { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+        }
+
+        func hash(into hasher: inout Hasher) { withUnsafeBytes(of: md) { hasher.combine(bytes: $0) } }
     }
 }

@@ -23,6 +23,10 @@ public final class Conv2D: Layer {
     /// Weights converted to the layouts primitives asked for, each with the version it was
     /// made from.
     private var packed: [String: (version: Int, tensor: Tensor)] = [:]
+    /// The forward primitives this layer has run, by what they were asked for: hashing these
+    /// few values is far cheaper than spelling out the engine cache's key on every call (an
+    /// int8 key holds every output channel's scale).
+    private var forwardPrimitives: [ForwardQuery: Primitive] = [:]
     private var savedInput: Tensor?
     private var savedForward: Primitive?
     private var savedTypes = ConvTypes.f32
@@ -103,9 +107,11 @@ public final class Conv2D: Layer {
     /// are the element types the precision asks for.
     func forwardPrimitive(_ input: [Int], training: Bool, hasBias: Bool, fusion: Fusion = .none,
                           types: ConvTypes = .f32) throws -> Primitive {
+        let query = ForwardQuery(input: input, training: training, hasBias: hasBias, fusion: fusion, types: types)
+        if let known = forwardPrimitives[query] { return known }
         let prop = training ? dnnl_forward_training : dnnl_forward_inference
         let key = "conv_fwd|\(geometryKey(input))|\(prop.rawValue)|b\(hasBias)|\(fusion.key)|\(types.key)"
-        return try Engine.shared.primitive(key) {
+        let primitive = try Engine.shared.primitive(key) {
             var (src, weights, dst) = try descriptors(input, types)
             var bias = hasBias ? try MemoryDesc.plain([outChannels]) : MemoryDesc()
             var op = dnnl_convolution_desc_t()
@@ -119,6 +125,8 @@ public final class Conv2D: Layer {
             defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
             return try Primitive(types.primitiveName, op: &op, attr: attr)
         }
+        forwardPrimitives[query] = primitive
+        return primitive
     }
 
     public func forward(_ x: Tensor, mode: Mode) throws -> Tensor {
@@ -228,4 +236,13 @@ public final class Conv2D: Layer {
         packed[key] = (version, tensor)
         return tensor
     }
+}
+
+/// What a convolution's forward primitive is built from, besides the layer's own geometry.
+struct ForwardQuery: Hashable {
+    let input: [Int]
+    let training: Bool
+    let hasBias: Bool
+    let fusion: Fusion
+    let types: ConvTypes
 }

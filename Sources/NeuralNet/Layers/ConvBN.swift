@@ -105,7 +105,7 @@ public final class ConvBN: Layer {
     /// W'[o] = W[o]·s[o] and b'[o] = b[o]·s[o] + t[o], with BatchNorm's inference affine
     /// y = s·x + t; recomputed only when a weight or statistic changed.
     private func foldedParameters() throws -> (generation: Int, weight: Tensor, bias: Tensor) {
-        let versions = parameters.map(\.version)
+        let versions = ([conv.weight, bn.weight, bn.bias, bn.runningMean, bn.runningVar] + (conv.bias.map { [$0] } ?? [])).map(\.version)
         if let folded, folded.versions == versions { return (folded.generation, folded.weight, folded.bias) }
         let (scale, shift) = bn.inferenceAffine()
         let perOutput = conv.weight.count / conv.outChannels

@@ -1,7 +1,7 @@
 import CDNNL
 
 /// Element types of a convolution's source, weights and destination (the bias stays f32).
-struct ConvTypes: Sendable {
+struct ConvTypes: Sendable, Hashable {
     var src: dnnl_data_type_t
     var weights: dnnl_data_type_t
     var dst: dnnl_data_type_t
@@ -10,6 +10,16 @@ struct ConvTypes: Sendable {
     static let bf16 = ConvTypes(src: dnnl_bf16, weights: dnnl_bf16, dst: dnnl_bf16)
 
     var key: String { "t\(src.rawValue).\(weights.rawValue).\(dst.rawValue)" }
+
+    static func == (a: ConvTypes, b: ConvTypes) -> Bool {
+        (a.src.rawValue, a.weights.rawValue, a.dst.rawValue) == (b.src.rawValue, b.weights.rawValue, b.dst.rawValue)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(src.rawValue)
+        hasher.combine(weights.rawValue)
+        hasher.combine(dst.rawValue)
+    }
 
     /// The primitive's name: `conv forward`, or with its source type (`conv forward u8`), so
     /// `Engine.implementationsByOperation` tells which kernels each precision got.
