@@ -7,8 +7,8 @@ import TestSupport
 import XCTest
 @testable import Training
 
-/// `train --precision bf16` end to end (issue #11): it resumes exactly, saves FP32, and on
-/// DermaMNIST val scores within the issue's half point of the same run in FP32. On CPUs without
+/// `train --precision bf16` end to end (issue #11): it resumes exactly, saves FP32, and refuses
+/// what it cannot run; its quality on DermaMNIST is `PrecisionQualityTests`'. On CPUs without
 /// AVX512_BF16 these run through oneDNN's emulation (`withBF16`), which rounds as the native
 /// instructions do.
 final class BF16TrainingQualityTests: XCTestCase {
@@ -67,32 +67,5 @@ final class BF16TrainingQualityTests: XCTestCase {
         var config = TrainerTests.config()
         config.precision = .int8
         XCTAssertThrowsError(try config.validate(), "validate() checks the training precision too")
-    }
-
-    /// The issue's quality bar: on all 1,003 DermaMNIST val images, ResNet-50 trained in bf16
-    /// scores within 0.005 ACC and 0.005 macro AUC of the same run in FP32 (Int8QualityTests'
-    /// recipe: from scratch at 32², one epoch on the first 3,000 train images, AdamW).
-    func testBF16IsWithinHalfAPointOfFP32OnDermaMNISTVal() throws {
-        let (dataset, manifest) = try Int8QualityTests.dermaMNISTSubset()
-        let directory = try temporaryDirectory("skinlesion-bf16q")
-        let validation = manifest.records(in: "val", of: dataset)
-        XCTAssertEqual(validation.count, 1003)
-
-        func score(_ precision: Precision) throws -> EvaluationReport {
-            var config = Int8QualityTests.recipe()
-            config.precision = precision
-            let run = try RunDirectory(directory.appendingPathComponent(precision.rawValue))
-            try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: nil, log: { _ in }).fit()
-            let predictor = try Predictor(modelFile: run.bestModel)
-            return try Evaluator.evaluate(predictor, dataset: dataset, records: validation, tta: 1, skipBadImages: false).report
-        }
-        let fp32 = try score(.fp32)
-        let bf16 = try withBF16 { try score(.bf16) }
-        let fp32AUC = try XCTUnwrap(fp32.macroAUC), bf16AUC = try XCTUnwrap(bf16.macroAUC)
-        print(String(format: "DermaMNIST val, ResNet-50 32², 1 epoch: FP32 ACC %.4f AUC %.4f; BF16 ACC %.4f AUC %.4f",
-                     fp32.accuracy, fp32AUC, bf16.accuracy, bf16AUC))
-        XCTAssertGreaterThan(fp32AUC, 0.6, "the FP32 model must have learned something for the comparison to mean anything")
-        XCTAssertEqual(bf16.accuracy, fp32.accuracy, accuracy: 0.005)
-        XCTAssertEqual(bf16AUC, fp32AUC, accuracy: 0.005)
     }
 }
