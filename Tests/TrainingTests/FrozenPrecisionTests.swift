@@ -154,6 +154,40 @@ final class FrozenPrecisionTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: int8.run.frozenCalibration.path))
     }
 
+    /// Frozen stages in int8 while the trainable layer4 and head train in bf16 (issue #11, item
+    /// 4; emulated where the CPU lacks AVX512_BF16): the frozen weights stay bit-identical, the
+    /// training loss stays within 5 % of the all-FP32 run's, and the model file is FP32.
+    func testInt8FrozenStagesUnderBF16Training() throws {
+        func settings(_ frozen: Precision, _ precision: Precision?) -> TrainingConfig {
+            var settings = config(frozen)
+            settings.frozenBatchNorm = true
+            settings.learningRate = 1e-4
+            settings.precision = precision
+            return settings
+        }
+        let start = try trainer("start", settings(.fp32, nil)).model.namedParameters.map { $0.parameter.values }
+        let plain = try trainer("fp32", settings(.fp32, nil))
+        try plain.fit()
+        let mixed = try withBF16 { () -> Trainer in
+            let mixed = try trainer("int8-bf16", settings(.int8, .bf16))
+            try mixed.fit()
+            return mixed
+        }
+        var trainedApart = false
+        for ((name, a), ((_, b), initial)) in zip(mixed.model.namedParameters, zip(plain.model.namedParameters, start)) {
+            if name.hasPrefix("layer4.") || name.hasPrefix("fc.") {
+                trainedApart = trainedApart || a.values != b.values
+            } else {
+                XCTAssertEqual(a.values, initial, "\(name) is frozen and must not change")
+            }
+        }
+        XCTAssertTrue(trainedApart, "int8 frozen stages and bf16 training must differ from FP32 somewhere")
+        let losses = [mixed, plain].map { EpochRecord.read(from: $0.run)[0].trainLoss }
+        print("int8 frozen + bf16 trainable: train loss \(losses[0]) against FP32's \(losses[1])")
+        XCTAssertEqual(losses[0], losses[1], accuracy: 0.05 * losses[1], "train loss")
+        XCTAssertEqual(try Predictor(modelFile: mixed.run.bestModel).precision, .fp32, "the trained model file is FP32")
+    }
+
     /// A run stopped mid-epoch and resumed (from the recorded calibration) ends with the same
     /// weights and log as the uninterrupted one.
     func testStoppedInt8RunResumesToTheSameWeights() throws {
