@@ -24,8 +24,23 @@ public enum Precision: String, CaseIterable, Codable, Sendable {
     /// the error names what it needs and what the CPU has, under the `option` that asked for it.
     /// bf16 on AVX-512 without AVX512_BF16 passes only when `SKINLESION_BF16_EMULATION=1` asked
     /// for oneDNN's emulation (`isEmulated(on:)` says so, and the commands warn).
+    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision") throws {
+        try requireSupported(by: isa, option: option, training: false)
+    }
+
+    /// Throws unless training can run at this precision on `isa`: fp32, or bf16 where
+    /// `requireSupported` passes; int8 is an inference format. The one check behind
+    /// `train --precision` and `Layer.train(at:)`.
+    public func requireTrainable(by isa: CPUISA = .effective) throws {
+        guard self != .int8 else {
+            throw NeuralNetError.invalidArgument("--precision int8 is an inference format (skinlesion quantize makes int8 model "
+                                                 + "files); training runs fp32 or bf16")
+        }
+        try requireSupported(by: isa, option: "--precision", training: true)
+    }
+
     /// `training` leaves int8, an inference format, out of the alternatives it suggests.
-    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision", training: Bool = false) throws {
+    private func requireSupported(by isa: CPUISA, option: String, training: Bool) throws {
         guard let required = requiredISA, !isa.includes(required.isa), !isEmulated(on: isa) else { return }
         throw NeuralNetError.invalidArgument(
             "\(option) \(rawValue) needs \(required.words), but oneDNN reports \(isa.name) on this CPU; use \(option) fp32"
@@ -108,10 +123,7 @@ extension Layer {
     /// layers between them (BatchNorm, activations, pooling, sums, concatenations) follow the
     /// element type of what they receive. Inference is unaffected (`run(at:)` sets it).
     public func train(at precision: Precision, isa: CPUISA = .effective) throws {
-        guard precision != .int8 else {
-            throw NeuralNetError.invalidArgument("--precision int8 is an inference format (skinlesion quantize); training runs fp32 or bf16")
-        }
-        try precision.requireSupported(by: isa, training: true)
+        try precision.requireTrainable(by: isa)
         for layer in allLayers {
             (layer as? Conv2D)?.trainingPrecision = precision
             (layer as? Linear)?.trainingPrecision = precision

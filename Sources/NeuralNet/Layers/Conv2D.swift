@@ -155,12 +155,12 @@ public final class Conv2D: Layer {
     /// Inference with replacement weights and bias (BatchNorm folded in by `ConvBN`) and
     /// fused post-ops. With `.accumulate`, `into` holds the residual and receives the result.
     /// `tag` names the weights in the packing cache: folded ones by default, "w" for the
-    /// layer's own.
+    /// layer's own, which then share the packed copy `forward` uses.
     func forwardFused(_ x: Tensor, weight folded: Tensor, bias foldedBias: Tensor, version: Int,
-                      fusion: Fusion, into residual: Tensor?, types: ConvTypes = .f32, tag: String = "folded") throws -> Tensor {
+                      fusion: Fusion, into residual: Tensor?, types: ConvTypes = .f32, tag: String? = nil) throws -> Tensor {
         let primitive = try forwardPrimitive(x.shape, training: false, hasBias: true, fusion: fusion, types: types)
         let src = try x.converted(to: primitive.md(dnnl_query_src_md))
-        let w = try pack(folded, version: version, as: primitive.md(dnnl_query_weights_md), tag: tag + types.key)
+        let w = try pack(folded, version: version, as: primitive.md(dnnl_query_weights_md), tag: tag ?? "folded\(types.key)")
         let dstMD = primitive.md(dnnl_query_dst_md)
         let dst = try residual.map { try $0.converted(to: dstMD) } ?? Tensor(md: dstMD)
         try primitive.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, w), (CDNNL_ARG_BIAS, foldedBias),

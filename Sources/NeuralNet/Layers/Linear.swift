@@ -29,12 +29,13 @@ public final class Linear: Layer {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
-    /// `data` is the element type of the input, the weights and (in backward) the output
-    /// gradient; the forward's output, the bias and the weight gradient are always f32.
-    private func descriptors(_ n: Int, _ data: dnnl_data_type_t = dnnl_f32, gradient: Bool = false) throws
+    /// The input (or its gradient) in `data`, the weights (or their gradient) in `weights`, the
+    /// output (or its gradient) in `output`; the bias always f32. The forward writes f32 logits,
+    /// and the weight gradient is f32 for FP32 master weights.
+    private func descriptors(_ n: Int, _ data: dnnl_data_type_t, weights: dnnl_data_type_t, output: dnnl_data_type_t) throws
         -> (src: MemoryDesc, weights: MemoryDesc, bias: MemoryDesc, dst: MemoryDesc) {
-        (try .plain([n, inFeatures], data), try .plain([outFeatures, inFeatures], gradient ? dnnl_f32 : data),
-         bias != nil ? try .plain([outFeatures]) : MemoryDesc(), try .plain([n, outFeatures], gradient ? data : dnnl_f32))
+        (try .plain([n, inFeatures], data), try .plain([outFeatures, inFeatures], weights),
+         bias != nil ? try .plain([outFeatures]) : MemoryDesc(), try .plain([n, outFeatures], output))
     }
 
     /// The weights in the element type `data`: the parameter itself for f32, a cached copy otherwise.
@@ -55,7 +56,7 @@ public final class Linear: Layer {
         let data = mode == .training && trainingPrecision == .bf16 ? dnnl_bf16 : dnnl_f32
         let key = "ip_fwd|\(n)|\(inFeatures)|\(outFeatures)|\(bias != nil)|\(prop.rawValue)|\(data.rawValue)"
         let primitive = try Engine.shared.primitive(key) {
-            var (src, weights, biasMD, dst) = try descriptors(n, data)
+            var (src, weights, biasMD, dst) = try descriptors(n, data, weights: data, output: dnnl_f32)
             var op = dnnl_inner_product_desc_t()
             try check(dnnl_inner_product_forward_desc_init(&op, prop, &src, &weights, &biasMD, &dst), "inner_product_forward_desc_init")
             return try Primitive("linear forward", op: &op)
@@ -79,7 +80,7 @@ public final class Linear: Layer {
         let gradient = try dy.converted(to: .plain(dy.shape, s.data))
         if weight.trainable || bias?.trainable == true {
             let primitive = try Engine.shared.primitive("ip_bwd_w|\(n)|\(inFeatures)|\(outFeatures)|\(bias != nil)|\(s.data.rawValue)") {
-                var (src, weights, biasMD, dst) = try descriptors(n, s.data, gradient: true)
+                var (src, weights, biasMD, dst) = try descriptors(n, s.data, weights: dnnl_f32, output: s.data)
                 var op = dnnl_inner_product_desc_t()
                 try check(dnnl_inner_product_backward_weights_desc_init(&op, &src, &weights, &biasMD, &dst),
                           "inner_product_backward_weights_desc_init")
@@ -95,8 +96,7 @@ public final class Linear: Layer {
         }
         guard needsInputGradient else { return nil }
         let primitive = try Engine.shared.primitive("ip_bwd_d|\(n)|\(inFeatures)|\(outFeatures)|\(s.data.rawValue)") {
-            var (src, _, _, dst) = try descriptors(n, s.data, gradient: true)
-            var weights = try MemoryDesc.plain([outFeatures, inFeatures], s.data)
+            var (src, weights, _, dst) = try descriptors(n, s.data, weights: s.data, output: s.data)
             var op = dnnl_inner_product_desc_t()
             try check(dnnl_inner_product_backward_data_desc_init(&op, &src, &weights, &dst), "inner_product_backward_data_desc_init")
             return try Primitive("linear backward data", op: &op, hint: s.forward)

@@ -32,6 +32,7 @@ public final class ZeroPad2D: Layer {
         return y
     }
 
+    /// The interior of the output gradient: padded positions depend on no input.
     public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         let shape = try saved(savedShape, "ZeroPad2D")
         savedShape = nil

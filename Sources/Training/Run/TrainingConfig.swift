@@ -126,12 +126,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// `--precision` trains in fp32 or bf16, the latter on a CPU that runs it (`isa`, by
     /// default this one's); int8 is an inference format.
     public func validatePrecision(isa: CPUISA = .effective) throws {
-        guard let precision, precision != .fp32 else { return }
-        guard precision == .bf16 else {
-            throw TrainingError.invalidConfig("--precision \(precision.rawValue) is an inference format (skinlesion quantize "
-                                              + "makes int8 model files); training runs fp32 or bf16")
-        }
-        do { try precision.requireSupported(by: isa, training: true) } catch NeuralNetError.invalidArgument(let message) {
+        guard let precision else { return }
+        do { try precision.requireTrainable(by: isa) } catch NeuralNetError.invalidArgument(let message) {
             throw TrainingError.invalidConfig(message)
         }
     }
