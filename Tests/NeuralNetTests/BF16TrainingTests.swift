@@ -96,6 +96,34 @@ final class BF16TrainingTests: XCTestCase {
         }
     }
 
+    /// `train --frozen-precision bf16`: a frozen prefix running bf16 inference hands the first
+    /// trainable child FP32, so the trainable part trains at its own precision (a BatchNorm,
+    /// which follows its input's element type, would otherwise train in bf16), and its gradient
+    /// stays FP32.
+    func testFrozenBF16PrefixHandsTheTrainablePartFP32() throws {
+        try withBF16 {
+            let frozen = try ConvBN(try Conv2D(8, 16, kernel: 3, padding: 1), try BatchNorm(16), activation: .relu,
+                                    names: (conv: "conv", bn: "bn"))
+            let trainable = try BatchNorm(16)
+            try randomize(frozen, seed: 11)
+            let network = Sequential([("frozen", frozen), ("trainable", trainable)])
+            network.skipsFrozenPrefix = true
+            frozen.setFrozen(true)
+            let x = try randomTensor([4, 8, 5, 5], seed: 12)
+            let fp32 = try network.forward(x, mode: .training).toArray()
+
+            try frozen.run(at: .bf16)
+            XCTAssertEqual(try frozen.forward(x, mode: .inference).dataType, dnnl_bf16, "the frozen part runs bf16 inference")
+            let y = try network.forward(x, mode: .training)
+            XCTAssertEqual(y.dataType, dnnl_f32, "the trainable BatchNorm must receive FP32, not the frozen part's bf16")
+            assertClose(try y.toArray(), fp32, tolerance: 2e-2, "through bf16 frozen stages vs FP32")
+            XCTAssertNotEqual(try y.toArray(), fp32, "the frozen part must actually round to bf16")
+            let dx = try network.backward(try randomTensor([4, 16, 5, 5], seed: 13), needsInputGradient: true)
+            XCTAssertNil(dx, "nothing below the frozen part asks for a gradient")
+            XCTAssertEqual(try XCTUnwrap(trainable.parameters.first { $0.trainable }?.grad).dataType, dnnl_f32)
+        }
+    }
+
     func testPrecisionsTrainingRefuses() throws {
         let conv = try Conv2D(3, 4, kernel: 1)
         XCTAssertThrowsError(try conv.train(at: .int8)) { XCTAssertTrue("\($0)".contains("inference format"), "\($0)") }

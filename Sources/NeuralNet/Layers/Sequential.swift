@@ -1,10 +1,14 @@
+import CDNNL
+
 /// Children run in order; names nest like `nn.Sequential` (`layer4.2.conv3.weight`).
 public final class Sequential: Layer {
     public let children: [(name: String, layer: any Layer)]
 
     /// When true (the top level of a network being fine-tuned), the children before the first
     /// trainable one run in inference mode during training: they keep no activations and
-    /// receive no gradient, so a frozen backbone costs only its forward pass.
+    /// receive no gradient, so a frozen backbone costs only its forward pass. They may run at
+    /// an inference precision (`train --frozen-precision`); what they hand the first trainable
+    /// child is FP32 either way, so the trainable part trains at its own precision.
     public var skipsFrozenPrefix = false
 
     /// Called with each child as soon as its backward pass is done, before the children below it
@@ -30,6 +34,7 @@ public final class Sequential: Layer {
         }
         var y = x
         for (index, child) in children.enumerated() {
+            if index == firstTrainingChild && index > 0 && y.dataType != dnnl_f32 { y = try y.converted(to: y.md.retyped(dnnl_f32)) }
             y = try child.layer.forward(y, mode: index < firstTrainingChild ? .inference : mode)
         }
         return y

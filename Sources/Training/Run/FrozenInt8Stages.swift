@@ -4,28 +4,21 @@ import Inference
 import Models
 import NeuralNet
 
-/// The frozen stages of `train --frozen-precision int8`: the top-level modules below the
-/// `--freeze` stage (the whole backbone with `--freeze all`), which training only runs
-/// forward with BatchNorm on its running statistics, quantized as `skinlesion quantize` does
-/// (BatchNorm folded, per-channel s8 weights, u8/s8 activations with calibrated scales) and
-/// ending in an f32 output that the trainable FP32 stages take as they are.
-///
-/// Their FP32 parameters stay untouched (`replacingFP32: false`): checkpoints and the saved
-/// model are ordinary FP32, and validation runs them in FP32, as the saved model will run.
-struct FrozenInt8Stages {
+/// `--frozen-precision int8`: the frozen stages quantized as `skinlesion quantize` does
+/// (BatchNorm folded, per-channel s8 weights, u8/s8 activations with calibrated scales), ending
+/// in an f32 output. Their FP32 parameters stay untouched (`replacingFP32: false`).
+struct FrozenInt8Stages: FrozenStages {
     let modules: [any Layer]
     let record: QuantizationRecord
+    var precision: Precision { .int8 }
+    var summary: String { "frozen stages trained through int8 (calibrated on \(record.images) training images; saved in FP32)" }
 
     /// Reuses the run's recorded calibration when it has one (a resumed run: the same scales,
     /// whatever the thread count), else calibrates on `images` training images chosen by
     /// `seed` and seen without augmentation, and quantizes the modules below `stage`.
     init(model: Classifier, below stage: String, train: [LoaderSample], images: Int, seed: UInt64,
          pipeline: ImagePipeline, batchSize: Int, threads: Int, run: RunDirectory, shown: Bool, log: (String) -> Void) throws {
-        modules = try model.modules(before: stage)
-        guard !modules.isEmpty else {
-            throw TrainingError.invalidConfig("--frozen-precision int8: nothing is frozen below \(stage), the first stage; "
-                                              + "there is no frozen part to run in int8")
-        }
+        modules = try Self.modules(of: model, below: stage, precision: .int8)
         if let recorded = try Self.read(run.frozenCalibration) {
             record = recorded
             log("frozen stages below \(stage) run in int8 with the calibration in \(run.frozenCalibration.lastPathComponent) "
@@ -58,11 +51,6 @@ struct FrozenInt8Stages {
     static func calibrationSamples(_ train: [LoaderSample], count: Int, seed: UInt64) -> [LoaderSample] {
         var generator = SeededGenerator(seed: seed ^ 0x1A7E_C0DE_F20E_0008)
         return Array(train.indices).shuffled(using: &generator).prefix(count).sorted().map { train[$0] }
-    }
-
-    /// Runs the frozen stages at `precision`: int8 for training steps, fp32 for validation.
-    func run(at precision: Precision) throws {
-        for module in modules { try module.run(at: precision) }
     }
 
     /// Writes the calibration so that a resumed run uses the same scales.

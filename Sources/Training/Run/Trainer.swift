@@ -33,8 +33,8 @@ public final class Trainer {
     public private(set) var progress = TrainingProgress()
     /// Frozen features of the train and val splits, when `config.cachesFrozenFeatures`.
     private var cachedFeatures: (train: FeatureCache, validation: FeatureCache)?
-    /// The stages below `--freeze`, quantized, with `--frozen-precision int8` (set up by `fit`).
-    private var frozenInt8: FrozenInt8Stages?
+    /// The stages below `--freeze`, with `--frozen-precision bf16|int8` (set up by `fit`).
+    private var frozenStages: (any FrozenStages)?
     private var records: [EpochRecord] = []
     /// Split sizes, class counts and protocol, for the model card.
     private let dataSummary: (datasets: [String], protocol: String, perSplit: [String: Int], classCounts: [String: Int],
@@ -132,12 +132,10 @@ public final class Trainer {
             log("resuming from \(latest.lastPathComponent): epoch \(progress.epoch + 1), batch \(progress.batch + 1), step \(progress.step)")
         }
         try parallel.broadcast(model.parameters)
-        if let precision = config.precision {
-            try model.train(at: precision)
-            if precision.isEmulated() {
-                log("warning: SKINLESION_BF16_EMULATION=1: oneDNN emulates bf16 on this CPU (\(CPUISA.effective.name), no AVX512_BF16): "
-                    + "bf16's numbers, several times slower than fp32; for checking quality, not for speed")
-            }
+        if let precision = config.precision { try model.train(at: precision) }
+        if [config.precision, config.frozenPrecision].contains(where: { $0?.isEmulated() == true }) {
+            log("warning: SKINLESION_BF16_EMULATION=1: oneDNN emulates bf16 on this CPU (\(CPUISA.effective.name), no AVX512_BF16): "
+                + "bf16's numbers, several times slower than fp32; for checking quality, not for speed")
         }
         if config.frozenBatchNorm == true { model.batchNorms.forEach { $0.usesRunningStatistics = true } }
         if config.syncBatchNorm == true && parallel.ranks > 1 {
@@ -223,21 +221,13 @@ public final class Trainer {
         let loader = try DataLoader(samples: train, pipeline: pipeline, options: options)
         let sampler = EpochSampler(labels: train.map(\.label), strategy: config.sampler, seed: config.seed)
         let head = try model.split(after: "avgpool")
-        if config.frozenPrecision == .int8, frozenInt8 == nil, !progress.finished {
-            guard case .until(let stage) = config.freeze.orHead(model.stages.last!) else {
-                throw TrainingError.invalidConfig("--frozen-precision int8 needs a frozen part; --freeze none has none")
-            }
-            let frozen = try FrozenInt8Stages(
-                model: model, below: stage, train: train, images: config.frozenCalibrationImages ?? TrainingConfig.defaultFrozenCalibrationImages,
-                seed: config.seed, pipeline: pipeline, batchSize: config.batchSize, threads: config.loaderThreads, run: run,
-                shown: isRoot, log: log)
-            if isRoot { try frozen.write(to: run.frozenCalibration) }
-            frozenInt8 = frozen
+        if let precision = config.frozenPrecision, precision != .fp32, frozenStages == nil, !progress.finished {
+            frozenStages = try makeFrozenStages(precision)
         }
         if config.cachesFrozenFeatures, cachedFeatures == nil, !progress.finished {
             log("head-only training without augmentation: caching the frozen backbone's features once")
             func cache(_ samples: [LoaderSample], _ split: String, at precision: Precision) throws -> FeatureCache {
-                try frozenInt8?.run(at: precision)
+                try frozenStages?.run(at: precision)
                 return try FeatureCache(samples: samples, pipeline: pipeline, backbone: head.prefix, batchSize: config.batchSize,
                                         threads: config.loaderThreads, title: "features (\(split))", shown: isRoot)
             }
@@ -251,7 +241,7 @@ public final class Trainer {
             model.useMetadata(usesMetadata(epoch: epoch))
             var batches = try EpochInputs(order: parallel.share(of: sampler.order(epoch: epoch)), epoch: epoch,
                                           startBatch: progress.batch, loader: loader, cache: cachedFeatures?.train)
-            try frozenInt8?.run(at: .int8)
+            try frozenStages?.runForTraining()
             var bar = ProgressBar(title: "epoch \(epoch + 1)/\(config.epochs)", total: batches.count, shown: isRoot)
             var seen = 0
             let start = DispatchTime.now().uptimeNanoseconds
@@ -276,6 +266,21 @@ public final class Trainer {
         progress.finished = true
         try checkpoint()
         return progress
+    }
+
+    /// The stages below `--freeze` at `precision`: int8 calibrates them first (or reuses the
+    /// run's recorded calibration) and records it for a resume; bf16 needs nothing.
+    private func makeFrozenStages(_ precision: Precision) throws -> any FrozenStages {
+        guard case .until(let stage) = config.freeze.orHead(model.stages.last!) else {
+            throw TrainingError.invalidConfig("--frozen-precision \(precision.rawValue) needs a frozen part; --freeze none has none")
+        }
+        guard precision == .int8 else { return try FrozenBF16Stages(model: model, below: stage) }
+        let frozen = try FrozenInt8Stages(
+            model: model, below: stage, train: train, images: config.frozenCalibrationImages ?? TrainingConfig.defaultFrozenCalibrationImages,
+            seed: config.seed, pipeline: pipeline, batchSize: config.batchSize, threads: config.loaderThreads, run: run,
+            shown: isRoot, log: log)
+        if isRoot { try frozen.write(to: run.frozenCalibration) }
+        return frozen
     }
 
     /// One optimizer step on one batch through `layers` (the whole model, or the head alone on
@@ -313,7 +318,7 @@ public final class Trainer {
     /// the log row; every rank then takes rank 0's progress, and rank 0 writes the checkpoint.
     private func finishEpoch(_ epoch: Int, trainLoss: Double, imagesPerSecond: Double) throws {
         if let ema { try ema.swap(with: model.namedParameters) }
-        try frozenInt8?.run(at: .fp32)
+        try frozenStages?.runForValidation()
         let validated: (EvaluationReport, Double)?
         if let cachedFeatures {
             validated = isRoot ? try evaluate(cached: cachedFeatures.validation) : nil
@@ -385,7 +390,7 @@ public final class Trainer {
             + (parallel.ranks > 1 ? ", \(parallel.ranks) ranks (data parallel\(config.syncBatchNorm == true ? ", synchronised BatchNorm" : ""))" : "")
             + (config.frozenBatchNorm == true ? ", frozen BatchNorm statistics" : "")
             + (config.precision == .bf16 ? ", bf16 mixed precision (FP32 master weights; saved in FP32)" : "")
-            + (frozenInt8.map { ", frozen stages trained through int8 (calibrated on \($0.record.images) training images; saved in FP32)" } ?? "")
+            + (frozenStages.map { ", \($0.summary)" } ?? "")
     }
 
     /// Metrics and mean loss of the current weights on `samples` (inference mode), with their

@@ -9,17 +9,16 @@ extension Precision: ExpressibleByArgument {
             + "instructions gets an error naming them, never a silent fallback.")
 }
 
-/// A precision option of `train` whose help lists only the formats it offers; every
-/// precision still parses, so that the training config can say why one is refused (the
-/// instruction set this CPU lacks, or that it is an inference format) instead of a bare
+/// `train --precision`: its help lists only fp32 and bf16 (mixed precision), but every
+/// precision still parses, so that the training config can say why int8 is refused (an
+/// inference format) or bf16 (the instruction set this CPU lacks) instead of a bare
 /// "invalid value".
-protocol OfferedPrecision: ExpressibleByArgument {
-    static var offered: [Precision] { get }
-    var precision: Precision { get }
-    init(_ precision: Precision)
-}
+struct TrainingPrecisionArgument: ExpressibleByArgument {
+    static let offered: [Precision] = [.fp32, .bf16]
+    let precision: Precision
 
-extension OfferedPrecision {
+    init(_ precision: Precision) { self.precision = precision }
+
     init?(argument: String) {
         guard let precision = Precision(rawValue: argument) else { return nil }
         self.init(precision)
@@ -27,18 +26,4 @@ extension OfferedPrecision {
 
     static var allValueStrings: [String] { offered.map(\.rawValue) }
     var defaultValueDescription: String { precision.rawValue }
-}
-
-/// `train --precision`: fp32 or bf16 mixed precision.
-struct TrainingPrecisionArgument: OfferedPrecision {
-    static let offered: [Precision] = [.fp32, .bf16]
-    let precision: Precision
-    init(_ precision: Precision) { self.precision = precision }
-}
-
-/// `train --frozen-precision`: fp32 or int8 for the frozen stages.
-struct FrozenPrecisionArgument: OfferedPrecision {
-    static let offered: [Precision] = [.fp32, .int8]
-    let precision: Precision
-    init(_ precision: Precision) { self.precision = precision }
 }

@@ -80,11 +80,12 @@ struct TrainCommand: ParsableCommand {
             + "SKINLESION_BF16_EMULATION=1 runs oneDNN's emulation, the same numbers several times slower, to check quality."))
     var precision = TrainingPrecisionArgument(.fp32)
     @Option(help: ArgumentHelp(
-        "Number format the frozen stages (below --freeze; the whole backbone with --freeze all) run at while training: fp32 or int8.",
-        discussion: "int8 calibrates them on --frozen-calibration-images training images first and runs them through the int8 "
-            + "inference path of `skinlesion quantize` (ResNet-50 only); the trainable stages, loss, optimizer, validation and the "
-            + "saved model stay FP32. bf16 is not offered yet."))
-    var frozenPrecision = FrozenPrecisionArgument(.fp32)
+        "Number format the frozen stages (below --freeze; the whole backbone with --freeze all) run at while training: fp32, bf16 or int8.",
+        discussion: "bf16 runs them through bf16 inference (any architecture; AVX512_BF16, or SKINLESION_BF16_EMULATION=1 on other "
+            + "AVX-512 CPUs). int8 calibrates them on --frozen-calibration-images training images first and runs them through the "
+            + "int8 inference path of `skinlesion quantize` (ResNet-50 only). The trainable stages train at --precision from FP32 "
+            + "inputs; validation and the saved model stay FP32."))
+    var frozenPrecision = Precision.fp32
     @Option(help: "Training images --frozen-precision int8 calibrates on (seeded choice, no augmentation; default 256, at most the split).")
     var frozenCalibrationImages: Int?
 
@@ -118,8 +119,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--data-license '\(empty.prefix(40))' must name a licence in 1…256 bytes, e.g. 'CC BY 4.0'")
         }
         if let stopAfterEpochs, stopAfterEpochs < 1 { throw ValidationError("--stop-after-epochs must be at least 1, got \(stopAfterEpochs)") }
-        if frozenCalibrationImages != nil && frozenPrecision.precision != .int8 {
-            throw ValidationError("--frozen-calibration-images is for --frozen-precision int8 (this run's frozen stages run in \(frozenPrecision.precision.rawValue))")
+        if frozenCalibrationImages != nil && frozenPrecision != .int8 {
+            throw ValidationError("--frozen-calibration-images is for --frozen-precision int8 (this run's frozen stages run in \(frozenPrecision.rawValue))")
         }
         if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
         if folds != nil, split != nil || officialSplit { throw ValidationError("--folds draws its own lesion-grouped folds; drop --split/--official-split") }
@@ -282,7 +283,7 @@ struct TrainCommand: ParsableCommand {
         config.syncBatchNorm = syncBn ? true : nil
         config.frozenBatchNorm = frozenBn ? true : nil
         config.precision = precision.precision == .fp32 ? nil : precision.precision
-        config.frozenPrecision = frozenPrecision.precision
+        config.frozenPrecision = frozenPrecision
         config.frozenCalibrationImages = frozenCalibrationImages
         do { try config.validate() } catch { throw ValidationError("\(error)") }
         _ = try Architectures.named(arch)
