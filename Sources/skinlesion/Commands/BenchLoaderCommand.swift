@@ -37,6 +37,12 @@ struct BenchLoaderCommand: ParsableCommand {
         var images_per_s: Double
     }
 
+    func validate() throws {
+        try OneProcess.require("bench-loader",
+                               consequence: "each rank would time itself while the others load the same cores",
+                               instead: "run it alone on a quiet machine (benchmarks/distributed.sh measures data-parallel training)")
+    }
+
     func run() throws {
         let loaded = try dataset.load()
         let index = Dictionary(uniqueKeysWithValues: loaded.classes.enumerated().map { ($1, $0) })

@@ -16,6 +16,8 @@ struct CalibrateCommand: ParsableCommand {
     @OptionGroup var selection: SplitSelection
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
 
+    func validate() throws { try OneProcess.require("calibrate") }
+
     func run() throws {
         if let threads { Engine.threads = threads }
         let modelURL = URL(fileURLWithPath: model)

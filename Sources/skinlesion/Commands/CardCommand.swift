@@ -12,6 +12,8 @@ struct CardCommand: ParsableCommand {
 
     @Option(help: "Model file.") var model: String
 
+    func validate() throws { try OneProcess.require("card", consequence: "each rank would print the card") }
+
     func run() throws {
         let url = URL(fileURLWithPath: model)
         // The card is the metadata's: the network is not built, so a card prints at once even for VGG19.

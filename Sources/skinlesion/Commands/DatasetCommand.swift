@@ -84,6 +84,8 @@ extension DatasetCommand {
         @Flag(help: "Print JSON instead of a report.")
         var json = false
 
+        func validate() throws { try OneProcess.require("dataset inspect", consequence: "each rank would print the report") }
+
         func run() throws {
             let loaded = try dataset.load()
             let split = try manifest.map { try SplitManifest.read(from: URL(fileURLWithPath: $0)) }
@@ -131,6 +133,8 @@ extension DatasetCommand {
 
         @Option(help: "Seed for the split.")
         var seed: UInt64 = 0
+
+        func validate() throws { try OneProcess.require("dataset split") }
 
         func run() throws {
             let loaded = try dataset.load()

@@ -29,6 +29,7 @@ struct ExportCommand: ParsableCommand {
     var withPreprocessing = false
 
     func validate() throws {
+        try OneProcess.require("export")
         guard ONNXExportOptions.supportedOpsets.contains(opset) else {
             throw ValidationError("--opset must be \(ONNXExportOptions.supportedOpsets.lowerBound)–"
                                   + "\(ONNXExportOptions.supportedOpsets.upperBound), got \(opset)")

@@ -36,6 +36,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("For a model with a second, metadata input: the metadata spec (JSON, the MetadataSpec `train --metadata` stores in its model files) that says how raw age, sex, site … become its vector.", valueName: "file"))
     var metadataSpec: String?
 
+    func validate() throws { try OneProcess.require("import") }
+
     func run() throws {
         let architecture = try Architectures.named(arch)
         let spec = try metadataSpec.map { path -> MetadataSpec in

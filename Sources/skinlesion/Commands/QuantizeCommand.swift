@@ -22,6 +22,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
 
     func validate() throws {
+        try OneProcess.require("quantize")
         guard images >= 1 else { throw ValidationError("--images must be at least 1") }
     }
 

@@ -31,6 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: Precision.help) var precision: Precision?
 
+    func validate() throws {
+        try OneProcess.require("serve",
+                               consequence: "each rank would serve on the same port",
+                               instead: "start one serve per machine, or several on their own --port behind a load balancer")
+    }
+
     func run() async throws {
         if let threads { Engine.threads = threads }
         var options = ServeOptions()

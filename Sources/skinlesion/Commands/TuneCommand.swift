@@ -1,5 +1,4 @@
 import ArgumentParser
-import Distributed
 import Foundation
 import NeuralNet
 import Training
@@ -56,11 +55,8 @@ struct TuneCommand: ParsableCommand {
         if datasets.isEmpty { throw ValidationError("--dataset is required") }
         if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        let environment = ProcessInfo.processInfo.environment
-        if World.launched(environment) || World.unconnectedTasks(environment) != nil {
-            throw ValidationError("tune runs as one process, not under mpirun or srun: to train each trial data-parallel, "
-                                  + "run it alone with --launcher \"mpirun -np N\"")
-        }
+        try OneProcess.require("tune", consequence: "each rank would run every trial",
+                               instead: "to train each trial data-parallel, run it alone with --launcher \"mpirun -np N\"")
         if let launcher { _ = try Launcher(launcher) }
         let space = try TuningSpace(space)
         let owned = TuningSpace.reserved.union(space.dimensions.map(\.option))
