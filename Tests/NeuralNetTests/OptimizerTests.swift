@@ -198,7 +198,7 @@ final class OptimizerTests: XCTestCase {
         var expected: [Float] = []
         for (step, value) in [Float(1), 2, 4].enumerated() {
             for (_, p) in named { try p.assign([p.kind == .counter ? Float(step + 1) : value]) }
-            try ema.update(from: named)
+            try ema.update(from: named, step: step)
             expected.append(ema.state()["weight"]![0])
         }
         XCTAssertEqual(expected, [0.5, 1.25, 2.625])
@@ -218,7 +218,28 @@ final class OptimizerTests: XCTestCase {
         try resumed.copy(into: named)
         XCTAssertEqual(bn.bias.values, [2.625])
         XCTAssertThrowsError(try resumed.restore(["weight": [1]]), "missing names")
-        XCTAssertThrowsError(try resumed.update(from: [("fc.weight", bn.weight)]), "unknown name")
+        XCTAssertThrowsError(try resumed.update(from: [("fc.weight", bn.weight)], step: 0), "unknown name")
         XCTAssertThrowsError(try ExponentialMovingAverage(named + named, decay: 0.5), "duplicate names")
+    }
+
+    /// With warm-up the decay is min(decay, (1 + t) / (10 + t)): 0.1 at the first update, 0.5
+    /// from the ninth on for decay 0.5; a value starting at 0 and set to 1 averages to 0.9 after
+    /// one update, where the plain average would still be at 0.5. Without warm-up the step does
+    /// not matter.
+    func testEMAWarmupRampsTheDecayUp() throws {
+        let layer = try Linear(1, 1, bias: false)
+        try layer.weight.assign([0])
+        let warm = try ExponentialMovingAverage(layer.namedParameters, decay: 0.5, warmup: true)
+        let plain = try ExponentialMovingAverage(layer.namedParameters, decay: 0.5)
+        XCTAssertEqual([0, 1, 2, 7, 8, 1000].map(warm.decay(at:)), [0.1, 2 / 11, 0.25, 8 / 17, 0.5, 0.5])
+        XCTAssertEqual(plain.decay(at: 0), 0.5)
+        try layer.weight.assign([1])
+        try warm.update(from: layer.namedParameters, step: 0)
+        try plain.update(from: layer.namedParameters, step: 0)
+        XCTAssertEqual(warm.state()["weight"]![0], 0.9, accuracy: 1e-6)
+        XCTAssertEqual(plain.state()["weight"], [0.5])
+        try layer.weight.assign([2])
+        try warm.update(from: layer.namedParameters, step: 1)
+        XCTAssertEqual(warm.state()["weight"]![0], 2 / 11 * 0.9 + 9 / 11 * 2, accuracy: 1e-6)
     }
 }

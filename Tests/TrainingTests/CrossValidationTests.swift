@@ -14,6 +14,7 @@ extension TrainerTests {
         config.epochs = 1
         config.warmupEpochs = 0
         config.emaDecay = nil
+        config.emaWarmup = nil
         for fold in 0..<3 {
             let manifest = try CrossValidation.manifest(folds, fold: fold)
             let val = Set(manifest.records(in: "val", of: dataset).map(\.imageID))

@@ -70,6 +70,7 @@ extension TrainerTests {
         var config = metadataConfig()
         config.metadata?.stage = .afterImage(imageEpochs: 1)
         config.emaDecay = nil
+        config.emaWarmup = nil
         let run = RunDirectory(directory.appendingPathComponent("two-stage"))
         let fresh = try Trainer(config: config, dataset: dataset, manifest: manifest, run: run, weights: nil, log: { _ in })
         let initial = Dictionary(uniqueKeysWithValues: fresh.model.namedParameters.map { ($0.name, $0.parameter.values) })

@@ -34,8 +34,8 @@ final class TrainerTests: XCTestCase {
 
     func config() -> TrainingConfig { Self.config() }
 
-    /// Small but complete: two-stage transfer, dropout, EMA, augmentation, AdamW + cosine,
-    /// two loader threads.
+    /// Small but complete: two-stage transfer, dropout, EMA with warm-up, augmentation, AdamW +
+    /// cosine, two loader threads.
     static func config() -> TrainingConfig {
         var config = TrainingConfig()
         config.architecture = "efficientnet-lite0"
@@ -46,6 +46,7 @@ final class TrainerTests: XCTestCase {
         config.freeze = .until("_blocks.15")
         config.warmupEpochs = 1
         config.emaDecay = 0.9
+        config.emaWarmup = true
         config.loaderThreads = 2
         config.seed = 7
         return config
@@ -79,6 +80,35 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.run.bestModel.path))
         XCTAssertLessThanOrEqual(straight.run.existingCheckpoints().count, 2, "only the newest checkpoints are kept")
         XCTAssertTrue(try String(contentsOf: straight.run.logCSV, encoding: .utf8).hasPrefix(EpochRecord.header))
+    }
+
+    /// `--ema-warmup` reaches validation (which runs the average): one epoch with and without it
+    /// from the same start validates differently, the model card says which it was, and a
+    /// warm-up without an EMA is refused by name.
+    func testEMAWarmupChangesTheValidatedAverageAndIsRecorded() throws {
+        let (dataset, manifest) = try data()
+        var plain = config()
+        plain.epochs = 1
+        plain.warmupEpochs = 0
+        plain.emaWarmup = nil
+        var warm = plain
+        warm.emaWarmup = true
+        let runs = try [("plain", plain), ("warm", warm)].map { name, config in
+            let trainer = try Trainer(config: config, dataset: dataset, manifest: manifest,
+                                      run: RunDirectory(directory.appendingPathComponent(name)), weights: nil, log: { _ in })
+            try trainer.fit()
+            return trainer
+        }
+        let losses = runs.map { EpochRecord.read(from: $0.run)[0].valLoss }
+        XCTAssertNotEqual(losses[0], losses[1], "validation runs the average, which warm-up changes")
+        for (run, text) in zip(runs, ["EMA of the weights (decay 0.9)", "EMA of the weights (decay 0.9, with warm-up)"]) {
+            let settings = try XCTUnwrap(Predictor(modelFile: run.run.bestModel).metadata.training?.settings)
+            XCTAssertTrue(settings.contains(text), settings)
+        }
+        var orphan = plain
+        orphan.emaDecay = nil
+        orphan.emaWarmup = true
+        XCTAssertThrowsError(try orphan.validate()) { XCTAssertTrue("\($0)".contains("EMA warm-up needs an EMA (--ema DECAY)"), "\($0)") }
     }
 
     /// Head-only without augmentation trains on cached features: the same steps on the same

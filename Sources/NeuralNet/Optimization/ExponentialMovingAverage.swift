@@ -3,6 +3,13 @@
 /// running statistics, while counters (`num_batches_tracked`) are copied. Averaging the
 /// running statistics too keeps them consistent with the averaged weights.
 ///
+/// With `warmup` the decay grows with the number of updates, as TensorFlow's
+/// `ExponentialMovingAverage(num_updates=…)` does: min(decay, (1 + t) / (10 + t)) at update t
+/// (0.1 at the first, 0.5 at the ninth, 0.9 at the 81st), so a short fine-tuning run's average
+/// forgets the initial weights within a few dozen steps instead of carrying them for about
+/// 1/(1 − decay) steps. t is the optimizer step the trainer checkpoints, so a resumed run
+/// averages exactly as an uninterrupted one.
+///
 /// Evaluate with the averaged weights by `swap(with:)` before and again after; export them
 /// with `copy(into:)`. The shadows are keyed by the same state-dict names as the model, so
 /// `state()` is itself a loadable state dict and a checkpoint stores it as safetensors.
@@ -10,15 +17,18 @@ public final class ExponentialMovingAverage {
     /// Weight of the old average per update; timm's default 0.9998 suits ~10⁴ steps or more,
     /// short fine-tuning runs want a smaller one (the average spans about 1/(1 − decay) steps).
     public var decay: Float
+    /// Whether the decay ramps up over the first updates (see above).
+    public let warmup: Bool
     private let shadows: [(name: String, parameter: Parameter)]
     private let index: [String: Int]
 
     /// Starts the average at the current values of `parameters`.
-    public init(_ parameters: [(name: String, parameter: Parameter)], decay: Float) throws {
+    public init(_ parameters: [(name: String, parameter: Parameter)], decay: Float, warmup: Bool = false) throws {
         guard (0...1).contains(decay) else {
             throw NeuralNetError.invalidArgument("EMA decay must be in [0, 1], got \(decay)")
         }
         self.decay = decay
+        self.warmup = warmup
         shadows = try parameters.map { name, p in
             (name, try Parameter(shape: p.shape, kind: p.kind, values: p.values))
         }
@@ -29,8 +39,16 @@ public final class ExponentialMovingAverage {
         self.index = index
     }
 
-    /// Folds the current values into the average.
-    public func update(from parameters: [(name: String, parameter: Parameter)]) throws {
+    /// The weight of the old average at update `step` (counted from 0).
+    public func decay(at step: Int) -> Float {
+        guard warmup else { return decay }
+        return min(decay, Float(1 + step) / Float(10 + step))
+    }
+
+    /// Folds the current values into the average as update number `step` (from 0; it matters
+    /// only with `warmup`).
+    public func update(from parameters: [(name: String, parameter: Parameter)], step: Int) throws {
+        let decay = decay(at: step)
         for (p, shadow) in try pairs(parameters) {
             let s = shadow.storage, x = p.storage
             if p.kind == .counter {

@@ -114,7 +114,7 @@ public final class Trainer {
         pipeline = ImagePipeline(inputSize: config.imageSize ?? architecture.inputSize, normalization: normalization,
                                  augmentation: config.augmentation)
         optimizer = try Self.makeOptimizer(config)
-        ema = try config.emaDecay.map { try ExponentialMovingAverage(model.namedParameters, decay: $0) }
+        ema = try config.emaDecay.map { try ExponentialMovingAverage(model.namedParameters, decay: $0, warmup: config.emaWarmup == true) }
         let counts = (0..<classNames.count).map { c in train.filter { $0.label == c }.count }
         let weights = config.classWeighting == .none ? nil : ClassWeights.compute(counts: counts, method: config.classWeighting)
         classWeights = weights
@@ -307,7 +307,7 @@ public final class Trainer {
         if let maxNorm = config.gradientClip { GradientClipping.clipNorm(model.parameters, maxNorm: maxNorm) }
         let named = model.namedParameters
         optimizer.step(named)
-        try ema?.update(from: named)
+        try ema?.update(from: named, step: progress.step)
         try parallel.broadcast(model.parameters.filter { $0.kind == .buffer })
         progress.step += 1
         progress.batch += 1
@@ -388,6 +388,7 @@ public final class Trainer {
             + (config.augmentation.isIdentity ? "no augmentation" : "augmentation on") + ", seed \(config.seed), "
             + "best epoch by validation \(config.monitor.label)"
             + (parallel.ranks > 1 ? ", \(parallel.ranks) ranks (data parallel\(config.syncBatchNorm == true ? ", synchronised BatchNorm" : ""))" : "")
+            + (config.emaDecay.map { ", EMA of the weights (decay \($0)\(config.emaWarmup == true ? ", with warm-up" : ""))" } ?? "")
             + (config.frozenBatchNorm == true ? ", frozen BatchNorm statistics" : "")
             + (config.precision == .bf16 ? ", bf16 mixed precision (FP32 master weights; saved in FP32)" : "")
             + (frozenStages.map { ", \($0.summary)" } ?? "")

@@ -57,6 +57,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Stop after this many epochs without a better `monitor` value.
     public var patience: Int? = 5
     public var emaDecay: Float?
+    /// The EMA's decay ramps up over the first steps (`ExponentialMovingAverage.warmup`);
+    /// optional so that runs from before it resume.
+    public var emaWarmup: Bool?
     public var gradientClip: Float?
     public var seed: UInt64 = 0
     public var loaderThreads = 1
@@ -113,6 +116,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try require((0..<1).contains(labelSmoothing), "label smoothing must be in [0, 1), got \(labelSmoothing)")
         try require(patience.map { $0 >= 1 } ?? true, "patience must be at least 1")
         try require(emaDecay.map { (0..<1).contains($0) } ?? true, "EMA decay must be in [0, 1)")
+        try require(emaWarmup != true || emaDecay != nil, "EMA warm-up needs an EMA (--ema DECAY)")
         try require(gradientClip.map { $0 > 0 } ?? true, "gradient clip must be positive")
         try require(loaderThreads >= 1 && keepCheckpoints >= 1, "loader threads and kept checkpoints must be at least 1")
         try require(imageSize.map(ModelLimits.inputSize.contains) ?? true,

@@ -60,6 +60,9 @@ struct TrainCommand: ParsableCommand {
     var monitor = MonitoredMetric.balancedAccuracy
     @Option(help: "Early stopping: epochs without a better validation --monitor metric.") var patience = 5
     @Option(help: "Keep an exponential moving average of the weights with this decay (e.g. 0.999).") var ema: Float?
+    @Flag(help: ArgumentHelp("Ramp the EMA's decay up over the first steps: min(decay, (1 + step) / (10 + step)), as TensorFlow's EMA does.",
+                             discussion: "Without it the average starts at the initial weights and carries them for about 1/(1 − decay) steps."))
+    var emaWarmup = false
     @Option(help: "Clip the gradient norm to this value.") var gradientClip: Float?
     @Option(help: "Seed for split, initialization, shuffling, augmentation and dropout.") var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps as well as at each epoch end.") var checkpointEvery: Int?
@@ -275,6 +278,7 @@ struct TrainCommand: ParsableCommand {
         config.monitor = monitor
         config.featureCache = featureCache
         config.emaDecay = ema
+        config.emaWarmup = emaWarmup ? true : nil
         config.gradientClip = gradientClip
         config.seed = seed
         config.checkpointEverySteps = checkpointEvery
