@@ -86,6 +86,43 @@ final class QuantizationTests: XCTestCase {
         XCTAssertEqual(heat.map.count, heat.width * heat.height)
     }
 
+    /// Keras's ResNet50 graph quantizes too: its int8 file loads back to the same logits, and the
+    /// record calibration makes of it passes the structural check that refuses edited records
+    /// (one input scale, one f32 output on the last convolution, u8 only after a ReLU).
+    func testKerasResNetInt8FileRoundTripsAndEditedRecordsAreRefused() throws {
+        let model = try Architectures.named("resnet50-keras").build(classes: 4, seed: 5)
+        var seeds: [UInt64] = [7, 8]
+        let record = try Quantizer(calibration: .minmax).quantize(model, split: "noise") {
+            guard let seed = seeds.popLast() else { return nil }
+            return try self.noise(2, seed: seed)
+        }
+        let units = Quantizer.units(of: model)
+        XCTAssertNil(Quantizer.mismatch(record, units, architecture: "resnet50-keras"))
+        XCTAssertEqual(record.layers.filter { $0.value.output == .f32 }.map(\.key), [units.last!.conv],
+                       "the last convolution calibration saw run is the last one units(of:) lists")
+        let input = try noise(2, seed: 9)
+        try model.run(at: .int8)
+        let int8 = try model.forward(input, mode: .inference).toArray()
+        var metadata = ModelMetadata(architecture: "resnet50-keras", classNames: (0..<4).map { "c\($0)" }, head: model.head,
+                                     inputSize: Self.size, preprocessing: model.architecture.preprocessing)
+        metadata.precision = .int8
+        metadata.quantization = record
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("keras-int8-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try ModelFile.saveQuantized(model, metadata: metadata, to: url)
+        let (loaded, _) = try ModelFile.load(from: url)
+        try loaded.run(at: .int8)
+        XCTAssertEqual(try loaded.forward(input, mode: .inference).toArray(), int8)
+
+        var edited = record
+        edited.layers[units.last!.conv]!.output = .u8
+        metadata.quantization = edited
+        try ModelFile.saveQuantized(model, metadata: metadata, to: url)
+        XCTAssertThrowsError(try ModelFile.load(from: url)) {
+            XCTAssertTrue("\($0)".contains("0 convolutions an f32 output") && "\($0)".contains(url.lastPathComponent), "\($0)")
+        }
+    }
+
     func testRefusals() throws {
         let plain = try Architectures.named("resnet50").build(classes: 3)
         XCTAssertThrowsError(try plain.run(at: .int8)) {

@@ -106,6 +106,22 @@ final class Conv2DTests: XCTestCase {
         XCTAssertTrue(blocked.key.hasSuffix("b[1:16] o0"), blocked.key)
     }
 
+    /// `forward(_:adding:)` (ResNetV2's fused shortcut sum) equals the convolution plus the
+    /// residual, with a bias and without one, and again on a second call.
+    func testFusedResidualSumEqualsConvolutionPlusResidual() throws {
+        for bias in [true, false] {
+            let conv = try Conv2D(4, 6, kernel: 3, padding: 1, bias: bias)
+            try randomize(conv, seed: bias ? 21 : 22)
+            let x = try randomTensor([2, 4, 5, 5], seed: 23)
+            let residual = try randomTensor([2, 6, 5, 5], seed: 24).toArray()
+            let expected = zip(try conv.forward(x, mode: .inference).toArray(), residual).map(+)
+            for call in 0..<2 {
+                let sum = try conv.forward(x, adding: try Tensor(shape: [2, 6, 5, 5], values: residual))
+                assertClose(try sum.toArray(), expected, tolerance: 1e-6, "bias \(bias), call \(call + 1)")
+            }
+        }
+    }
+
     func testWeightUpdateIsSeenByTheNextForward() throws {
         let conv = try Conv2D(2, 2, kernel: 1)
         try conv.weight.assign([1, 0, 0, 1])

@@ -256,6 +256,43 @@ final class FrozenPrecisionTests: XCTestCase {
         XCTAssertEqual(logs[0], logs[1])
     }
 
+    /// A run directory's `frozen-int8.json` is outside input: edited by hand, a resume refuses it,
+    /// naming the file and what is wrong, instead of training through scales calibration would
+    /// never make (a u8 last output clipping what layer4 receives, a u8 output without a ReLU
+    /// dropping negatives, a stem without its input scale, a convolution too many or too few).
+    func testResumeRefusesAnEditedCalibration() throws {
+        var config = config(.int8)
+        config.epochs = 2
+        let stopped = try trainer("stopped", config)
+        try stopped.fit(stopAfterSteps: 2)
+        let url = stopped.run.frozenCalibration
+        let original = try JSONDecoder().decode(QuantizationRecord.self, from: Data(contentsOf: url))
+        func edited(_ change: (inout QuantizationRecord) -> Void) -> QuantizationRecord {
+            var record = original
+            change(&record)
+            return record
+        }
+        let shortcut = try XCTUnwrap(original.layers.keys.first { $0.hasSuffix("downsample.0") })
+        let cases: [(QuantizationRecord, String)] = [
+            (edited { $0.layers["layer3.5.conv3"]!.output = .u8 }, "0 convolutions an f32 output"),
+            (edited { $0.layers["layer2.0.conv1"]!.output = .f32 }, "2 convolutions an f32 output"),
+            (edited { $0.layers[shortcut]!.output = .u8 }, "\(shortcut) write u8, but it has no ReLU"),
+            (edited { $0.layers["conv1"]!.inputScale = nil }, "0 convolutions an input scale"),
+            (edited { $0.layers["layer1.0.conv2"]!.inputScale = 0.5 }, "2 convolutions an input scale"),
+            (edited { $0.layers["layer4.0.conv1"] = $0.layers["layer1.0.conv1"] }, "unexpected [layer4.0.conv1]"),
+            (edited { $0.layers["layer3.5.conv3"] = nil }, "missing [layer3.5.conv3]"),
+        ]
+        let encoder = JSONEncoder()
+        for (record, expected) in cases {
+            try encoder.encode(record).write(to: url)
+            XCTAssertThrowsError(try trainer("stopped", config).fit(), expected) {
+                XCTAssertTrue("\($0)".contains(url.path) && "\($0)".contains(expected), "\($0)")
+            }
+        }
+        try encoder.encode(original).write(to: url)
+        XCTAssertTrue(try trainer("stopped", config).fit().finished, "the recorded calibration itself resumes")
+    }
+
     /// bf16 on a CPU without AVX512_BF16, nothing frozen, and an architecture the int8 path
     /// does not cover are refused, naming what is needed and what there is; bf16 on a CPU with
     /// it is accepted for any architecture.

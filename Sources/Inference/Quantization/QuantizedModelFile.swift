@@ -49,7 +49,7 @@ extension ModelFile {
         let name = file.url.lastPathComponent
         try Quantizer.requireSupported(model.architecture.name, file: name)
         let units = Quantizer.units(of: model)
-        if let mismatch = Quantizer.mismatch(record, units.map(\.conv), architecture: model.architecture.name) {
+        if let mismatch = Quantizer.mismatch(record, units, architecture: model.architecture.name) {
             throw ModelFileError(file: name, message: mismatch)
         }
         for (conv, _, unit) in units {

@@ -87,8 +87,7 @@ public struct Quantizer {
         let byID = Dictionary(uniqueKeysWithValues: units.map { (ObjectIdentifier($0.unit), $0) })
         for (index, id) in order.enumerated() {
             let (name, _, unit) = byID[id]!
-            let rectified = unit.activation.map { [Activation.Kind.relu, .relu6].contains($0.kind) } ?? false
-            let output: ConvQuantization.Output = index == order.count - 1 ? .f32 : rectified ? .u8 : .s8
+            let output: ConvQuantization.Output = index == order.count - 1 ? .f32 : Self.isRectified(unit) ? .u8 : .s8
             layers[name] = QuantizationRecord.LayerScales(
                 output: output, outputScale: output == .f32 ? 1 : outputs[id]!.scale(levels: output.levels),
                 inputScale: index == 0 ? input.scale(levels: 127) : nil)
@@ -103,7 +102,7 @@ public struct Quantizer {
     /// record must name exactly these convolutions.
     public static func apply(_ record: QuantizationRecord, to model: Classifier, modules: [any Layer], replacingFP32: Bool) throws {
         let units = units(of: model, in: modules)
-        if let mismatch = mismatch(record, units.map(\.conv), architecture: model.architecture.name) {
+        if let mismatch = mismatch(record, units, architecture: model.architecture.name) {
             throw NeuralNetError.invalidArgument(mismatch)
         }
         for (name, _, unit) in units {
@@ -114,12 +113,39 @@ public struct Quantizer {
         }
     }
 
-    /// Why `record` does not fit the convolutions `expected`, or nil when it names exactly those.
-    static func mismatch(_ record: QuantizationRecord, _ expected: [String], architecture: String) -> String? {
-        let expected = Set(expected), recorded = Set(record.layers.keys)
-        guard expected != recorded else { return nil }
-        return "quantization layers do not fit \(architecture): missing [\(expected.subtracting(recorded).sorted().joined(separator: ", "))], "
-            + "unexpected [\(recorded.subtracting(expected).sorted().joined(separator: ", "))]"
+    /// Whether `unit` ends in a ReLU, so that its output is never negative and fits u8.
+    static func isRectified(_ unit: ConvBN) -> Bool {
+        unit.activation.map { [Activation.Kind.relu, .relu6].contains($0.kind) } ?? false
+    }
+
+    /// Why `record` does not fit `units` (in the order `units(of:in:)` lists them, the last
+    /// being the last to run), or nil when it is what calibration makes of them: exactly these
+    /// convolutions, one input scale (the first's, which takes the FP32 image), one f32 output
+    /// (the last's, which hands real numbers on), and u8 outputs only after a ReLU. A record
+    /// changed by hand could otherwise run: a u8 last output would clip what the FP32 layers
+    /// after it receive, a u8 output without a ReLU would drop every negative value.
+    static func mismatch(_ record: QuantizationRecord, _ units: [(conv: String, bn: String, unit: ConvBN)],
+                         architecture: String) -> String? {
+        let expected = Set(units.map(\.conv)), recorded = Set(record.layers.keys)
+        guard expected == recorded else {
+            return "quantization layers do not fit \(architecture): missing [\(expected.subtracting(recorded).sorted().joined(separator: ", "))], "
+                + "unexpected [\(recorded.subtracting(expected).sorted().joined(separator: ", "))]"
+        }
+        let inputs = record.layers.filter { $0.value.inputScale != nil }.keys.sorted()
+        guard inputs.count == 1 else {
+            return "the quantization record gives \(inputs.count) convolutions an input scale (\(inputs.prefix(3).joined(separator: ", "))), "
+                + "expected exactly one: the first convolution's, which takes the FP32 image"
+        }
+        let f32 = record.layers.filter { $0.value.output == .f32 }.keys.sorted()
+        let last = units.suffix(1).map(\.conv)
+        guard f32 == last else {
+            return "the quantization record gives \(f32.count) convolutions an f32 output (\(f32.prefix(3).joined(separator: ", "))), "
+                + "expected exactly one: \(last.joined()), the last, which hands real numbers to the FP32 layers after it"
+        }
+        if let clipped = units.first(where: { record.layers[$0.conv]!.output == .u8 && !isRectified($0.unit) }) {
+            return "the quantization record has \(clipped.conv) write u8, but it has no ReLU: its negative outputs would be lost (s8 expected)"
+        }
+        return nil
     }
 
     /// Gives `unit` its int8 form and, with `replacingFP32`, FP32 parameters that compute the

@@ -30,6 +30,9 @@ public final class Conv2D: Layer {
     private var savedInput: Tensor?
     private var savedForward: Primitive?
     private var savedTypes = ConvTypes.f32
+    /// Zeros for the fused residual sum of a convolution without bias (the fused primitive
+    /// always takes one), made once.
+    private lazy var zeroBias = Result { try Tensor(shape: [outChannels], repeating: 0) }
 
     public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = false) throws {
@@ -147,8 +150,7 @@ public final class Conv2D: Layer {
     /// into the residual's buffer when its layout already matches, so callers must not reuse
     /// `residual` afterwards.
     public func forward(_ x: Tensor, adding residual: Tensor) throws -> Tensor {
-        let zero = try bias == nil ? Tensor(shape: [outChannels], repeating: 0) : nil
-        return try forwardFused(x, weight: weight.value, bias: bias?.value ?? zero!, version: weight.version,
+        return try forwardFused(x, weight: weight.value, bias: bias?.value ?? zeroBias.get(), version: weight.version,
                                 fusion: Fusion(accumulate: true), into: residual, tag: "w")
     }
 
