@@ -318,6 +318,10 @@ final class FrozenPrecisionTests: XCTestCase {
         liteBF16.architecture = "efficientnet-lite0"
         liteBF16.freeze = .until("_blocks.15")
         XCTAssertEqual(message(liteBF16, isa: .avx512CoreBF16), "accepted", "bf16 needs no quantizer: every architecture runs it")
+        let liteNoBF16 = message(liteBF16, isa: .avx2)
+        XCTAssertTrue(liteNoBF16.contains("use --frozen-precision fp32;") || liteNoBF16.hasSuffix("use --frozen-precision fp32"),
+                      "int8 is not suggested where the int8 path does not cover the architecture: \(liteNoBF16)")
+        XCTAssertTrue(noBF16.contains("use --frozen-precision fp32 or int8"), "ResNet-50 can take int8 instead: \(noBF16)")
         bf16.freeze = .none
         XCTAssertTrue(message(bf16).contains("there is no frozen part"))
 

@@ -21,11 +21,18 @@ public enum Precision: String, CaseIterable, Codable, Sendable {
     }
 
     /// Throws unless `isa` (by default what oneDNN reports for this CPU) runs this precision;
-    /// the error names what it needs and what the CPU has, under the `option` that asked for it.
+    /// the error names what it needs and what the CPU has, under the `option` that asked for it,
+    /// and suggests int8 instead of bf16 where the CPU runs it and `int8Offered` (not for an
+    /// architecture the int8 path does not cover).
     /// bf16 on AVX-512 without AVX512_BF16 passes only when `SKINLESION_BF16_EMULATION=1` asked
     /// for oneDNN's emulation (`isEmulated(on:)` says so, and the commands warn).
-    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision") throws {
-        try requireSupported(by: isa, option: option, training: false)
+    public func requireSupported(by isa: CPUISA = .effective, option: String = "--precision", int8Offered: Bool = true) throws {
+        guard let required = requiredISA, !isa.includes(required.isa), !isEmulated(on: isa) else { return }
+        throw NeuralNetError.invalidArgument(
+            "\(option) \(rawValue) needs \(required.words), but oneDNN reports \(isa.name) on this CPU; use \(option) fp32"
+                + (self == .bf16 && isa.includes(.avx2) && int8Offered ? " or int8" : "")
+                + (self == .bf16 && isa.includes(.avx512Core)
+                    ? " (or set SKINLESION_BF16_EMULATION=1 to check bf16's numbers through oneDNN's slower emulation)" : ""))
     }
 
     /// Throws unless training can run at this precision on `isa`: fp32, or bf16 where
@@ -36,17 +43,7 @@ public enum Precision: String, CaseIterable, Codable, Sendable {
             throw NeuralNetError.invalidArgument("--precision int8 is an inference format (skinlesion quantize makes int8 model "
                                                  + "files); training runs fp32 or bf16")
         }
-        try requireSupported(by: isa, option: "--precision", training: true)
-    }
-
-    /// `training` leaves int8, an inference format, out of the alternatives it suggests.
-    private func requireSupported(by isa: CPUISA, option: String, training: Bool) throws {
-        guard let required = requiredISA, !isa.includes(required.isa), !isEmulated(on: isa) else { return }
-        throw NeuralNetError.invalidArgument(
-            "\(option) \(rawValue) needs \(required.words), but oneDNN reports \(isa.name) on this CPU; use \(option) fp32"
-                + (self == .bf16 && isa.includes(.avx2) && !training ? " or int8" : "")
-                + (self == .bf16 && isa.includes(.avx512Core)
-                    ? " (or set SKINLESION_BF16_EMULATION=1 to check bf16's numbers through oneDNN's slower emulation)" : ""))
+        try requireSupported(by: isa, option: "--precision", int8Offered: false)   // int8 is no training format
     }
 
     /// Whether this precision would run through oneDNN's emulation on `isa`: bf16 on AVX-512

@@ -145,11 +145,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             throw TrainingError.invalidConfig("\(option) \(precision.rawValue) runs the frozen stages in \(precision.rawValue), "
                                               + "but --freeze none trains every stage: there is no frozen part (use --freeze layer4 or all)")
         }
-        do { try precision.requireSupported(by: isa, option: option) } catch NeuralNetError.invalidArgument(let message) {
+        let int8Offered = Quantizer.supportedArchitectures.contains(architecture)
+        do {
+            try precision.requireSupported(by: isa, option: option, int8Offered: int8Offered)
+        } catch NeuralNetError.invalidArgument(let message) {
             throw TrainingError.invalidConfig(message)
         }
         guard precision == .int8 else { return }
-        guard Quantizer.supportedArchitectures.contains(architecture) else {
+        guard int8Offered else {
             throw TrainingError.invalidConfig("\(option) int8 runs the frozen stages through the int8 quantizer, which covers "
                                               + "\(Quantizer.supportedArchitectures.joined(separator: ", ")); \(architecture) is not "
                                               + "among them (use \(option) fp32)")
