@@ -35,7 +35,18 @@ final class FrozenPrecisionTests: XCTestCase {
         config.augmentation = .dermoscopy
         config.seed = 5
         config.frozenPrecision = precision
-        config.frozenCalibrationImages = 16
+        config.frozenCalibrationImages = precision == .int8 ? 16 : nil
+        return config
+    }
+
+    /// `config(frozen)` on BatchNorm's running statistics at lr 1e-4 (on running statistics 0.01
+    /// and 1e-3 raise the loss from this random start), trainable stages at `precision`: the
+    /// setting in which runs through low-precision frozen stages are compared with FP32.
+    func onRunningStatistics(_ frozen: Precision, precision: Precision? = nil) -> TrainingConfig {
+        var config = config(frozen)
+        config.frozenBatchNorm = true
+        config.learningRate = 1e-4
+        config.precision = precision
         return config
     }
 
@@ -136,13 +147,7 @@ final class FrozenPrecisionTests: XCTestCase {
     /// int8 perturbs training like noise of its size, and no more. The resume test trains on
     /// batch statistics. The frozen weights stay bit-identical and the saved model is FP32.
     func testFreezeLayer4TrainsThroughInt8CloseToFP32AndSavesFP32() throws {
-        var int8Config = config(.int8), fp32Config = config(.fp32)
-        for index in [0, 1] {
-            var config = index == 0 ? int8Config : fp32Config
-            config.frozenBatchNorm = true
-            config.learningRate = 1e-4   // on running statistics 0.01 and 1e-3 raise the loss from this random start
-            if index == 0 { int8Config = config } else { fp32Config = config }
-        }
+        let int8Config = onRunningStatistics(.int8), fp32Config = onRunningStatistics(.fp32)
         let start = try trainer("start", fp32Config).model.namedParameters.map { $0.parameter.values }
         var messages: [String] = []
         let int8 = try trainer("int8", int8Config, log: { messages.append($0) })
@@ -169,30 +174,15 @@ final class FrozenPrecisionTests: XCTestCase {
     /// 4; emulated where the CPU lacks AVX512_BF16): the frozen weights stay bit-identical, the
     /// training loss stays within 5 % of the all-FP32 run's, and the model file is FP32.
     func testInt8FrozenStagesUnderBF16Training() throws {
-        func settings(_ frozen: Precision, _ precision: Precision?) -> TrainingConfig {
-            var settings = config(frozen)
-            settings.frozenBatchNorm = true
-            settings.learningRate = 1e-4
-            settings.precision = precision
-            return settings
-        }
-        let start = try trainer("start", settings(.fp32, nil)).model.namedParameters.map { $0.parameter.values }
-        let plain = try trainer("fp32", settings(.fp32, nil))
+        let start = try trainer("start", onRunningStatistics(.fp32)).model.namedParameters.map { $0.parameter.values }
+        let plain = try trainer("fp32", onRunningStatistics(.fp32))
         try plain.fit()
         let mixed = try withBF16 { () -> Trainer in
-            let mixed = try trainer("int8-bf16", settings(.int8, .bf16))
+            let mixed = try trainer("int8-bf16", onRunningStatistics(.int8, precision: .bf16))
             try mixed.fit()
             return mixed
         }
-        var trainedApart = false
-        for ((name, a), ((_, b), initial)) in zip(mixed.model.namedParameters, zip(plain.model.namedParameters, start)) {
-            if name.hasPrefix("layer4.") || name.hasPrefix("fc.") {
-                trainedApart = trainedApart || a.values != b.values
-            } else {
-                XCTAssertEqual(a.values, initial, "\(name) is frozen and must not change")
-            }
-        }
-        XCTAssertTrue(trainedApart, "int8 frozen stages and bf16 training must differ from FP32 somewhere")
+        _ = trainedDistance(mixed, plain, start: start, precision: "int8 + bf16")
         let losses = [mixed, plain].map { EpochRecord.read(from: $0.run)[0].trainLoss }
         print("int8 frozen + bf16 trainable: train loss \(losses[0]) against FP32's \(losses[1])")
         XCTAssertEqual(losses[0], losses[1], accuracy: 0.05 * losses[1], "train loss")
@@ -205,19 +195,12 @@ final class FrozenPrecisionTests: XCTestCase {
     /// that says how it was trained. Settings as the int8 test's (running statistics, lr 1e-4),
     /// so the two ratios compare: measured 0.052 for bf16 against int8's 0.17 (bound 0.1).
     func testFreezeLayer4TrainsThroughBF16CloseToFP32AndSavesFP32() throws {
-        func settings(_ precision: Precision) -> TrainingConfig {
-            var settings = config(precision)
-            settings.frozenBatchNorm = true
-            settings.learningRate = 1e-4
-            settings.frozenCalibrationImages = nil
-            return settings
-        }
-        let start = try trainer("start", settings(.fp32)).model.namedParameters.map { $0.parameter.values }
-        let fp32 = try trainer("fp32", settings(.fp32))
+        let start = try trainer("start", onRunningStatistics(.fp32)).model.namedParameters.map { $0.parameter.values }
+        let fp32 = try trainer("fp32", onRunningStatistics(.fp32))
         try fp32.fit()
         var messages: [String] = []
         let bf16 = try withBF16 { () -> Trainer in
-            let bf16 = try trainer("bf16", settings(.bf16), log: { messages.append($0) })
+            let bf16 = try trainer("bf16", onRunningStatistics(.bf16), log: { messages.append($0) })
             try bf16.fit()
             return bf16
         }
@@ -306,7 +289,6 @@ final class FrozenPrecisionTests: XCTestCase {
             }
         }
         var bf16 = config(.bf16)
-        bf16.frozenCalibrationImages = nil
         let noBF16 = message(bf16, isa: .avx2)
         XCTAssertTrue(noBF16.contains("--frozen-precision bf16 needs AVX-512 with AVX512_BF16") && noBF16.contains("avx2"), noBF16)
         if !Precision.bf16.isEmulated(on: .avx512CoreVNNI) {   // SKINLESION_BF16_EMULATION unset

@@ -226,13 +226,13 @@ public final class Trainer {
         }
         if config.cachesFrozenFeatures, cachedFeatures == nil, !progress.finished {
             log("head-only training without augmentation: caching the frozen backbone's features once")
-            func cache(_ samples: [LoaderSample], _ split: String, at precision: Precision) throws -> FeatureCache {
-                try frozenStages?.run(at: precision)
+            func cache(_ samples: [LoaderSample], _ split: String, forTraining: Bool) throws -> FeatureCache {
+                try forTraining ? frozenStages?.runForTraining() : frozenStages?.runForValidation()
                 return try FeatureCache(samples: samples, pipeline: pipeline, backbone: head.prefix, batchSize: config.batchSize,
                                         threads: config.loaderThreads, title: "features (\(split))", shown: isRoot)
             }
             // Training sees the frozen precision's features; validation, like the saved model, FP32's.
-            cachedFeatures = (try cache(train, "train", at: config.frozenPrecision ?? .fp32), try cache(validation, "val", at: .fp32))
+            cachedFeatures = (try cache(train, "train", forTraining: true), try cache(validation, "val", forTraining: false))
         }
         while !progress.finished && progress.epoch < config.epochs {
             if let stopAfterEpochs, progress.epoch >= stopAfterEpochs { return progress }

@@ -39,9 +39,7 @@ struct BenchCommand: ParsableCommand {
     var saveWeights: String?
 
     func validate() throws {
-        try OneProcess.require("bench",
-                               consequence: "each rank would time itself while the others load the same cores",
-                               instead: "run it alone on a quiet machine (benchmarks/distributed.sh measures data-parallel training)")
+        try OneProcess.requireForTiming("bench")
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (BatchNorm trains on batch statistics)") }
         guard latencyRuns >= 1, runs >= 1 else { throw ValidationError("--latency-runs and --runs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }

@@ -32,9 +32,7 @@ struct BenchDecodeCommand: ParsableCommand {
     }
 
     func validate() throws {
-        try OneProcess.require("bench-decode",
-                               consequence: "each rank would time itself while the others load the same cores",
-                               instead: "run it alone on a quiet machine (benchmarks/distributed.sh measures data-parallel training)")
+        try OneProcess.requireForTiming("bench-decode")
         guard size >= 1 else { throw ValidationError("--size must be at least 1") }
         guard passes >= 1 else { throw ValidationError("--passes must be at least 1") }
     }

@@ -37,11 +37,7 @@ struct BenchLoaderCommand: ParsableCommand {
         var images_per_s: Double
     }
 
-    func validate() throws {
-        try OneProcess.require("bench-loader",
-                               consequence: "each rank would time itself while the others load the same cores",
-                               instead: "run it alone on a quiet machine (benchmarks/distributed.sh measures data-parallel training)")
-    }
+    func validate() throws { try OneProcess.requireForTiming("bench-loader") }
 
     func run() throws {
         let loaded = try dataset.load()

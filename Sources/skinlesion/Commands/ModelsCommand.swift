@@ -14,10 +14,7 @@ struct ModelsCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    func validate() throws {
-        try OneProcess.require("models",
-                               consequence: "each rank would print the list")
-    }
+    func validate() throws { try OneProcess.require("models", consequence: "each rank would print the list") }
 
     func run() throws {
         let rows = try Architectures.all.map { arch -> [String: String] in

@@ -16,4 +16,10 @@ enum OneProcess {
         guard World.launched(environment) || World.unconnectedTasks(environment) != nil else { return }
         throw ValidationError("\(command) runs as one process, not under mpirun or srun (\(consequence)): \(instead)")
     }
+
+    /// `require` for the bench commands, whose ranks would spoil each other's timings.
+    static func requireForTiming(_ command: String) throws {
+        try require(command, consequence: "each rank would time itself while the others load the same cores",
+                    instead: "run it alone on a quiet machine (benchmarks/distributed.sh measures data-parallel training)")
+    }
 }
