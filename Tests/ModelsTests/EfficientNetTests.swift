@@ -7,14 +7,10 @@ import XCTest
 import TestSupport
 
 final class EfficientNetTests: XCTestCase {
-    static let weights = PythonReference.root.deletingLastPathComponent()
-        .appendingPathComponent("shared/weights/efficientnet-lite0/efficientnet-lite0.safetensors")
+    static let weights = SharedFiles.lite0Weights
 
     func realWeights() throws -> SafeTensorsFile {
-        guard FileManager.default.fileExists(atPath: Self.weights.path) else {
-            throw XCTSkip("EfficientNet-Lite0 ImageNet weights not found at \(Self.weights.path) (see ../shared/data/README.md)")
-        }
-        return try SafeTensorsFile(contentsOf: Self.weights)
+        try SafeTensorsFile(contentsOf: SharedFiles.require(Self.weights, "EfficientNet-Lite0 ImageNet weights"))
     }
 
     /// The real ImageNet checkpoint loads with no missing, unexpected or wrong-shape tensor:

@@ -19,8 +19,7 @@ import XCTest
 final class DataParallelTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let weights = repository.deletingLastPathComponent()
-        .appendingPathComponent("shared/weights/efficientnet-lite0/efficientnet-lite0.safetensors")
+    static let weights = SharedFiles.lite0Weights
 
     /// 100 images: 70 train (two global batches of 32), 15 val, 15 test.
     private func data(in directory: URL) throws -> URL {

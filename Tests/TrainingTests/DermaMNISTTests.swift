@@ -2,6 +2,7 @@ import Dermoscopy
 import Foundation
 import Models
 import NeuralNet
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -9,12 +10,8 @@ import XCTest
 /// EfficientNet-Lite0 with a new head must learn clearly more than the majority class.
 final class DermaMNISTTests: XCTestCase {
     func testHeadOnlyTransferBeatsTheMajorityBaseline() throws {
-        let shared = TrainerTests.ham.deletingLastPathComponent().deletingLastPathComponent()
-        let data = shared.appendingPathComponent("data/dermamnist28")
-        let weights = shared.appendingPathComponent("weights/efficientnet-lite0/efficientnet-lite0.safetensors")
-        guard FileManager.default.fileExists(atPath: data.path), FileManager.default.fileExists(atPath: weights.path) else {
-            throw XCTSkip("DermaMNIST or EfficientNet-Lite0 weights not found under \(shared.path)")
-        }
+        let data = try SharedFiles.require("data/dermamnist28", "DermaMNIST")
+        let weights = try SharedFiles.require(SharedFiles.lite0Weights, "EfficientNet-Lite0 ImageNet weights")
         let dataset = try DatasetLoader.load(data)
         let manifest = try Splitter.split(dataset, plan: SplitPlan(seed: 0, useOfficialSplit: true))
         var config = TrainingConfig()

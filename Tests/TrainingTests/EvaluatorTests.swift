@@ -3,6 +3,7 @@ import Foundation
 import Inference
 import Models
 import NeuralNet
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -15,11 +16,7 @@ final class EvaluatorTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: TrainerTests.ham.path) else {
             throw XCTSkip("real HAM10000 sample not found at \(TrainerTests.ham.path)")
         }
-        let weights = TrainerTests.ham.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("weights/efficientnet-lite0/efficientnet-lite0.safetensors")
-        guard FileManager.default.fileExists(atPath: weights.path) else {
-            throw XCTSkip("EfficientNet-Lite0 ImageNet weights not found at \(weights.path)")
-        }
+        let weights = try SharedFiles.require(SharedFiles.lite0Weights, "EfficientNet-Lite0 ImageNet weights")
         var dataset = try DatasetLoader.load(TrainerTests.ham)
         dataset.records = Array(dataset.records.prefix(80))
         let manifest = try Splitter.split(dataset, plan: SplitPlan(fractions: (0.6, 0.2, 0.2), seed: 5))

@@ -28,17 +28,11 @@ final class PrecisionQualityTests: XCTestCase {
     /// The first 3,000 DermaMNIST train images and every val image, in the official split
     /// (enough for a model that ranks classes well above chance); skips when the data is absent.
     static func dermaMNISTSubset() throws -> (Dataset, SplitManifest) {
-        let data = shared.appendingPathComponent("data/dermamnist28")
-        guard FileManager.default.fileExists(atPath: data.path) else {
-            throw XCTSkip("DermaMNIST not found under \(shared.path) (see ../shared/data/README.md)")
-        }
-        var dataset = try DatasetLoader.load(data)
+        var dataset = try DatasetLoader.load(SharedFiles.require("data/dermamnist28", "DermaMNIST"))
         let train = dataset.records.filter { $0.split == "train" }
         dataset.records = Array(train.prefix(3000)) + dataset.records.filter { $0.split == "val" }
         return (dataset, try Splitter.split(dataset, plan: SplitPlan(seed: 0, useOfficialSplit: true)))
     }
-
-    private static var shared: URL { TrainerTests.ham.deletingLastPathComponent().deletingLastPathComponent() }
 
     /// benchmarks/dermamnist.sh's optimizer and batch on the whole network, without augmentation,
     /// from seed 1.
@@ -97,10 +91,7 @@ final class PrecisionQualityTests: XCTestCase {
     /// precision (emulated where the CPU lacks AVX512_BF16).
     func testBF16IsWithinHalfAPointOfFP32OnDermaMNISTVal() throws {
         let (dataset, manifest) = try Self.dermaMNISTSubset()
-        let imageNet = Self.shared.appendingPathComponent("weights/efficientnet-lite0/efficientnet-lite0.safetensors")
-        guard FileManager.default.fileExists(atPath: imageNet.path) else {
-            throw XCTSkip("EfficientNet-Lite0 ImageNet weights not found at \(imageNet.path) (see ../shared/data/README.md)")
-        }
+        let imageNet = try SharedFiles.require(SharedFiles.lite0Weights, "EfficientNet-Lite0 ImageNet weights")
         var config = Self.recipe("efficientnet-lite0", imageSize: 64, epochs: 2)
         config.warmupEpochs = 1
         config.fineTuneFactor = 0.5
